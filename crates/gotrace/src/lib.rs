@@ -1,0 +1,168 @@
+//! The commands of the `gotrace` tool as functions, so that the binary stays a thin layer
+//! of argument parsing and other tools (such as the project's `xtask`) can call them.
+//!
+//! Every command reads a trace through `trace-format` and writes text to the writer it is
+//! given; errors are [`CommandError`]s whose messages are meant for the person at the terminal.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use trace_format::text::{DumpError, write_wire_dump};
+use trace_format::{BatchKind, TraceFile, WireSummary, summarize};
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum CommandError {
+    /// The trace file could not be opened or mapped.
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// The operating system's reason.
+        error: io::Error,
+    },
+    /// The trace is damaged or not a trace; what could be read was written first.
+    Trace(trace_format::Error),
+    /// Writing the output failed (a closed pipe, a full disk).
+    Write(io::Error),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Open { path, error } => write!(f, "cannot open {}: {error}", path.display()),
+            CommandError::Trace(error) => write!(f, "{error}"),
+            CommandError::Write(error) => write!(f, "cannot write the output: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+impl From<io::Error> for CommandError {
+    fn from(error: io::Error) -> CommandError {
+        CommandError::Write(error)
+    }
+}
+
+fn open(path: &Path) -> Result<TraceFile, CommandError> {
+    TraceFile::open(path).map_err(|error| CommandError::Open { path: path.to_owned(), error })
+}
+
+/// `gotrace dump --wire`: writes every record of the trace as `go tool trace -d=wire` does.
+pub fn dump_wire(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
+    let file = open(path)?;
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    let result = write_wire_dump(file.bytes(), &mut out);
+    out.flush()?;
+    match result {
+        Ok(()) => Ok(()),
+        Err(DumpError::Trace(error)) => Err(CommandError::Trace(error)),
+        Err(DumpError::Write(error)) => Err(CommandError::Write(error)),
+    }
+}
+
+/// `gotrace analyze`: a report on the trace. Today this is the wire-level summary:
+/// format version, generations, threads, batches and records by type.
+pub fn analyze(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
+    let file = open(path)?;
+    let summary = summarize(file.bytes()).map_err(CommandError::Trace)?;
+    write_summary(path, &summary, out)?;
+    match summary.error {
+        Some(error) => Err(CommandError::Trace(error)),
+        None => Ok(()),
+    }
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
+}
+
+/// Formats an integer with thousands separators, for numbers a person reads.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn batch_kind_name(kind: BatchKind) -> String {
+    match kind {
+        BatchKind::Events => "events".into(),
+        BatchKind::Strings => "string table".into(),
+        BatchKind::Stacks => "stack table".into(),
+        BatchKind::CpuSamples => "CPU samples".into(),
+        BatchKind::Sync => "clock (sync/frequency)".into(),
+        BatchKind::Experimental(exp) => {
+            let name = trace_format::spec::EXPERIMENTS.get(usize::from(exp)).copied().unwrap_or("unknown");
+            format!("experiment {exp} ({name})")
+        }
+    }
+}
+
+fn write_summary(path: &Path, s: &WireSummary, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "Trace        {} ({} bytes)", path.display(), grouped(s.file_size))?;
+    writeln!(out, "Format       {} trace, written by {}", s.version, s.version.written_by())?;
+    let span = match (s.generations.first(), s.generations.last()) {
+        (Some(first), Some(last)) if first != last => format!(", numbered {first} to {last}"),
+        (Some(first), _) => format!(", numbered {first}"),
+        _ => String::new(),
+    };
+    writeln!(out, "Generations {}{span}", s.generations.len())?;
+    writeln!(out, "Threads      {} wrote batches", s.threads.len())?;
+    let batches = s.batches.values().map(|t| t.count).sum::<u64>();
+    writeln!(out, "\nBatches      {}", grouped(batches))?;
+    writeln!(out, "  {:<28} {:>10} {:>14} {:>7}", "kind", "count", "bytes", "%")?;
+    for (kind, tally) in &s.batches {
+        writeln!(
+            out,
+            "  {:<28} {:>10} {:>14} {:>6.2}%",
+            batch_kind_name(*kind),
+            grouped(tally.count),
+            grouped(tally.bytes),
+            percent(tally.bytes, s.file_size)
+        )?;
+    }
+    let total = s.total_records();
+    writeln!(out, "\nRecords      {} ({} bytes)", grouped(total.count), grouped(total.bytes))?;
+    writeln!(out, "  {:<28} {:>10} {:>7} {:>14} {:>7}", "event", "count", "%", "bytes", "%")?;
+    let mut rows: Vec<_> = s.records.iter().collect();
+    // Largest share of the file first, as Go's footprint table does; ties by type for stable output.
+    rows.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(b.0)));
+    for (ty, tally) in rows {
+        writeln!(
+            out,
+            "  {:<28} {:>10} {:>6.2}% {:>14} {:>6.2}%",
+            ty.name(),
+            grouped(tally.count),
+            percent(tally.count, total.count),
+            grouped(tally.bytes),
+            percent(tally.bytes, total.bytes)
+        )?;
+    }
+    if s.version.has_end_of_generation() {
+        writeln!(out, "  {:<28} {:>10}", "EndOfGeneration", grouped(s.end_of_generation))?;
+    }
+    if s.error.is_some() {
+        writeln!(out, "\nThe trace is damaged: the counts above cover everything before the damage.")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1234567), "1,234,567");
+    }
+}

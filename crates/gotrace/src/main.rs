@@ -1,0 +1,63 @@
+//! `gotrace`: reads Go execution traces and shows what the goroutines did.
+
+use std::io::{self, ErrorKind};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gotrace::CommandError;
+
+/// Read Go execution traces (from runtime/trace, `go test -trace`, or /debug/pprof/trace)
+/// and show what the goroutines did.
+#[derive(Parser)]
+#[command(name = "gotrace", version, about, long_about = None)]
+#[command(after_help = "Examples:\n  \
+    gotrace analyze trace.out          Summarize a trace\n  \
+    gotrace dump --wire trace.out      Print every raw record, as `go tool trace -d=wire` does")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a report on a trace: its format version, generations, threads, batches, and
+    /// events by type with the share of the file each takes.
+    Analyze {
+        /// The trace file.
+        file: PathBuf,
+    },
+    /// Print the records of a trace as text, one record per line.
+    #[command(after_help = "Examples:\n  \
+        gotrace dump --wire trace.out | less\n  \
+        gotrace dump --wire trace.out | grep -c GoCreate    Count goroutine creations\n\n\
+        On a damaged trace, everything before the damage is printed, then the error \
+        (with its byte offset) goes to stderr and the exit status is 1.")]
+    Dump {
+        /// Print the raw wire records (batch headers, string and stack tables, events with
+        /// their raw arguments) exactly as `go tool trace -d=wire` prints them. Go 1.22 and
+        /// later traces.
+        #[arg(long, required = true)]
+        wire: bool,
+        /// The trace file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = io::stdout().lock();
+    let result = match &cli.command {
+        Command::Analyze { file } => gotrace::analyze(file, &mut stdout),
+        Command::Dump { file, wire: _ } => gotrace::dump_wire(file, &mut stdout),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`gotrace dump ... | head`) is not an error worth a message.
+        Err(CommandError::Write(error)) if error.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("gotrace: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
