@@ -1,1 +1,44 @@
-fn main() {}
+//! Wire decoding throughput: walking every batch and record of a big trace.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_main};
+use gotrace_benches::bench_trace;
+use trace_format::text::write_wire_dump;
+use trace_format::{Item, WireReader, summarize};
+
+/// Decodes every record and folds its arguments, so that nothing can be optimized away.
+fn decode_all(bytes: &[u8]) -> u64 {
+    let mut acc = 0u64;
+    for item in WireReader::new(bytes).expect("valid header") {
+        if let Item::Batch(batch) = item.expect("valid trace") {
+            for record in batch.records() {
+                let record = record.expect("valid record");
+                acc = acc.wrapping_add(record.args().iter().fold(u64::from(record.event_type().0), |a, &v| a ^ v));
+            }
+        }
+    }
+    acc
+}
+
+fn wire(c: &mut Criterion) {
+    let (file, _) = bench_trace();
+    let bytes = file.bytes();
+    let mut group = c.benchmark_group("wire");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group.bench_function("decode", |b| b.iter(|| decode_all(black_box(bytes))));
+    group.bench_function("summarize", |b| b.iter(|| summarize(black_box(bytes)).expect("valid header")));
+    group.bench_function("dump_wire_text", |b| {
+        b.iter(|| write_wire_dump(black_box(bytes), &mut std::io::sink()).expect("valid trace"))
+    });
+    group.finish();
+}
+
+// criterion_group! generates an undocumented function.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::wire);
+}
+criterion_main!(group::benches);

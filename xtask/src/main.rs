@@ -1,1 +1,120 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>`: the same commands a person and CI run.
+//!
+//! - `analyze FILE`: the headline report on a trace (`gotrace analyze`).
+//! - `fixtures [--go VERSION,...] [--size SIZE]`: install Go toolchains and regenerate the
+//!   committed fixture traces, or write a big benchmark trace into `target/`.
+//! - `oracle [--bless] [FILE...]`: compare our output with Go's `go tool trace` live, or
+//!   rewrite the goldens of the committed fixtures from Go's output.
+//! - `bench`: run the criterion benchmarks on a generated 50 MB trace.
+//! - `printable-table`: regenerate the table of runes Go's `strconv.IsPrint` accepts.
+
+mod fixtures;
+mod go;
+mod oracle;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T, E = String> = std::result::Result<T, E>;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [arguments]
+
+tasks:
+  analyze FILE                 Report on a trace (the same as `gotrace analyze FILE`).
+  fixtures [--go V1,V2,...]    Install the Go toolchains (into ~/.cache/gotrace) and regenerate
+                               fixtures/traces/<go-version>/*.trace from fixtures/gen.
+  fixtures --size SIZE [--go V] Write a big trace of about SIZE (e.g. 50MB, 500MB) to
+                               target/fixtures/big-SIZE.trace, for benchmarks; never committed.
+  oracle --bless               Run Go 1.27's `go tool trace -d=wire` on every committed Go 1.22+
+                               fixture and store its output (or a digest) as the golden.
+  oracle FILE...               Compare `gotrace dump --wire FILE` with Go 1.27's `-d=wire`, live,
+                               and show the first differing line with context.
+  bench                        Generate the 50 MB benchmark trace if missing, then `cargo bench`.
+  printable-table              Regenerate the table of printable runes from Go's strconv.IsPrint.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((task, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match task.as_str() {
+        "analyze" => analyze(rest),
+        "fixtures" => fixtures::run(rest),
+        "oracle" => oracle::run(rest),
+        "bench" => bench(rest),
+        "printable-table" => printable_table(),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown task `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root, so that tasks work from any directory.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+/// Runs `cmd`, failing with its exit status when it does not succeed.
+fn run_checked(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    if !status.success() {
+        return Err(format!("{:?} failed with {status}", cmd.get_program()));
+    }
+    Ok(())
+}
+
+fn analyze(args: &[String]) -> Result<()> {
+    let [file] = args else {
+        return Err("usage: cargo xtask analyze FILE".into());
+    };
+    let mut stdout = std::io::stdout().lock();
+    gotrace::analyze(Path::new(file), &mut stdout).map_err(|e| e.to_string())
+}
+
+/// Where big generated traces go: never committed.
+fn big_trace_path(size_label: &str) -> PathBuf {
+    root().join("target").join("fixtures").join(format!("big-{size_label}.trace"))
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let trace = big_trace_path("50MB");
+    if !trace.exists() {
+        fixtures::run(&["--size".into(), "50MB".into()])?;
+    }
+    run_checked(
+        Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args(["bench", "-p", "gotrace-benches"])
+            .args(args)
+            .env("GOTRACE_BENCH_TRACE", &trace),
+    )
+}
+
+fn printable_table() -> Result<()> {
+    let go = go::Toolchain::ensure(go::ORACLE_VERSION)?;
+    let output = go
+        .go()
+        .arg("run")
+        .arg("main.go")
+        .current_dir(root().join("xtask/go/printable"))
+        .output()
+        .map_err(|e| format!("cannot run go: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("go run failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let target = root().join("crates/trace-format/src/text/printable.rs");
+    std::fs::write(&target, output.stdout).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+    println!("wrote {}", target.display());
+    Ok(())
+}

@@ -140,9 +140,9 @@ pub enum ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorKind::NotATrace => f.write_str(
-                "not a Go execution trace: expected the header \"go 1.NN trace\" followed by zero bytes",
-            ),
+            ErrorKind::NotATrace => {
+                f.write_str("not a Go execution trace: expected the header \"go 1.NN trace\" followed by zero bytes")
+            }
             ErrorKind::UnsupportedVersion { minor } => write!(
                 f,
                 "unsupported trace version go 1.{minor}: expected go 1.22, 1.23, 1.25 or 1.26 \
@@ -162,11 +162,9 @@ impl fmt::Display for ErrorKind {
                 "expected the start of a batch (type 1 EventBatch or 49 ExperimentalBatch) \
                  or an end-of-generation record (type 52), found byte {found}"
             ),
-            ErrorKind::BatchTooLarge { size } => write!(
-                f,
-                "batch size {size} is larger than the maximum of {}",
-                crate::spec::MAX_BATCH_SIZE
-            ),
+            ErrorKind::BatchTooLarge { size } => {
+                write!(f, "batch size {size} is larger than the maximum of {}", crate::spec::MAX_BATCH_SIZE)
+            }
             ErrorKind::TruncatedBatch { declared, available } => write!(
                 f,
                 "truncated batch: its header declares {declared} bytes of data \

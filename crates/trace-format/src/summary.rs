@@ -49,7 +49,9 @@ pub struct WireSummary {
 impl WireSummary {
     /// The total of all records.
     pub fn total_records(&self) -> Tally {
-        self.records.values().fold(Tally::default(), |acc, t| Tally { count: acc.count + t.count, bytes: acc.bytes + t.bytes })
+        self.records
+            .values()
+            .fold(Tally::default(), |acc, t| Tally { count: acc.count + t.count, bytes: acc.bytes + t.bytes })
     }
 }
 

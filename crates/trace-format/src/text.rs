@@ -158,8 +158,8 @@ impl std::error::Error for DumpError {}
 ///
 /// On a damaged trace, everything before the damage is written, then the error is returned.
 pub fn write_wire_dump<W: Write + ?Sized>(bytes: &[u8], out: &mut W) -> Result<(), DumpError> {
-    let mut reader = WireReader::new(bytes).map_err(DumpError::Trace)?;
-    while let Some(item) = reader.next() {
+    let reader = WireReader::new(bytes).map_err(DumpError::Trace)?;
+    for item in reader {
         match item.map_err(DumpError::Trace)? {
             Item::EndOfGeneration { .. } => out.write_all(b"EndOfGeneration\n")?,
             Item::Batch(batch) => {
@@ -193,7 +193,10 @@ mod tests {
     fn quoting_matches_go() {
         assert_eq!(quoted(b"hello \"world\"\n"), r#""hello \"world\"\n""#);
         assert_eq!(quoted("whyé\x01\t".as_bytes()), r#""whyé\x01\t""#);
-        assert_eq!(quoted(b"\x01\x80\x80\x80\xec\x83\xee\x0c\x80@\x08\x80\x10"), r#""\x01\x80\x80\x80\xec\x83\xee\f\x80@\b\x80\x10""#);
+        assert_eq!(
+            quoted(b"\x01\x80\x80\x80\xec\x83\xee\x0c\x80@\x08\x80\x10"),
+            r#""\x01\x80\x80\x80\xec\x83\xee\f\x80@\b\x80\x10""#
+        );
         assert_eq!(quoted("\u{a0}\u{ad}\u{7f}\u{feff}".as_bytes()), r#""\u00a0\u00ad\x7f\ufeff""#);
         assert_eq!(quoted("\u{1f600}\u{e0001}\u{10ffff}".as_bytes()), r#""😀\U000e0001\U0010ffff""#);
         assert_eq!(quoted("\u{fffd}".as_bytes()), "\"\u{fffd}\"");

@@ -81,10 +81,28 @@ const OLD_FORMAT_MINORS: [u32; 8] = [5, 7, 8, 9, 10, 11, 19, 21];
 /// `"go 1.NN trace"` followed by zero padding up to [`HEADER_LEN`] bytes; yields NN.
 fn header(input: &[u8]) -> IResult<&[u8], u32> {
     let (rest, (_, digits, _)) =
-        (tag(&b"go 1."[..]), take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()), tag(&b" trace"[..]))
-            .parse(input)?;
+        (tag(&b"go 1."[..]), take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()), tag(&b" trace"[..])).parse(input)?;
     let minor = digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
     Ok((rest, minor))
+}
+
+/// Whether a file shorter than a header could be the start of one (so it was cut short,
+/// rather than being something else).
+fn is_header_prefix(bytes: &[u8]) -> bool {
+    // Compare against "go 1.N trace", "go 1.NN trace" and "go 1.NNN trace", zero-padded.
+    !bytes.is_empty()
+        && (1..=3).any(|digits| {
+            let mut template = b"go 1.".to_vec();
+            template.extend(std::iter::repeat_n(b'0', digits));
+            template.extend_from_slice(b" trace");
+            template.resize(HEADER_LEN, 0);
+            let is_digit_position = |i: usize| (5..5 + digits).contains(&i);
+            bytes
+                .iter()
+                .zip(&template)
+                .enumerate()
+                .all(|(i, (&b, &t))| if is_digit_position(i) { b.is_ascii_digit() } else { b == t })
+        })
 }
 
 /// Reads the 16-byte header at the start of `bytes` and returns the v2 version it declares.
@@ -94,10 +112,10 @@ fn header(input: &[u8]) -> IResult<&[u8], u32> {
 pub fn read_header(bytes: &[u8]) -> Result<Version, Error> {
     let not_a_trace = || Error::new(ErrorKind::NotATrace, 0);
     let Some(head) = bytes.get(..HEADER_LEN) else {
-        if bytes.is_empty() || header(bytes).is_err() && !b"go 1.".starts_with(&bytes[..bytes.len().min(5)]) {
-            return Err(not_a_trace());
+        if is_header_prefix(bytes) {
+            return Err(Error::new(ErrorKind::UnexpectedEof(Expected::Header), bytes.len() as u64));
         }
-        return Err(Error::new(ErrorKind::UnexpectedEof(Expected::Header), bytes.len() as u64));
+        return Err(not_a_trace());
     };
     let (padding, minor) = header(head).map_err(|_| not_a_trace())?;
     if padding.is_empty() || padding.iter().any(|&b| b != 0) {
@@ -129,10 +147,14 @@ mod tests {
         }
         assert_eq!(read_header(b"go 1.21 trace\0\0\0").unwrap_err().kind(), &ErrorKind::OldFormat { minor: 21 });
         assert_eq!(read_header(b"go 1.5 trace\0\0\0\0").unwrap_err().kind(), &ErrorKind::OldFormat { minor: 5 });
-        assert_eq!(read_header(b"go 1.27 trace\0\0\0").unwrap_err().kind(), &ErrorKind::UnsupportedVersion { minor: 27 });
+        assert_eq!(
+            read_header(b"go 1.27 trace\0\0\0").unwrap_err().kind(),
+            &ErrorKind::UnsupportedVersion { minor: 27 }
+        );
         assert_eq!(read_header(b"gotrace\0\0\0\0\0\0\0\0\0").unwrap_err().kind(), &ErrorKind::NotATrace);
         assert_eq!(read_header(b"go 1.22 trace\0\0x").unwrap_err().kind(), &ErrorKind::NotATrace);
         assert_eq!(read_header(b"").unwrap_err().kind(), &ErrorKind::NotATrace);
+        assert_eq!(read_header(b"go 1.22 xx").unwrap_err().kind(), &ErrorKind::NotATrace);
         let short = read_header(b"go 1.22 tr").unwrap_err();
         assert_eq!(short.kind(), &ErrorKind::UnexpectedEof(Expected::Header));
         assert_eq!(short.offset(), 10);

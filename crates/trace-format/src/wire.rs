@@ -169,7 +169,7 @@ impl<'a> WireReader<'a> {
 
     fn read_field(&mut self, what: &'static str) -> Result<u64, Error> {
         let (value, next) = read_uvarint(self.bytes, self.pos)
-            .map_err(|e| varint_error(e, Expected::BatchField(what), self.pos))?;
+            .map_err(|e| varint_error(e, Expected::BatchField(what), self.pos, self.bytes.len()))?;
         self.pos = next;
         Ok(value)
     }
@@ -259,8 +259,8 @@ impl<'a> Iterator for WireReader<'a> {
             return None;
         };
         let ty = EventType(ty);
-        let batch_type = ty == EventType::EventBatch
-            || ty == EventType::ExperimentalBatch && self.version.spec(ty).is_some();
+        let batch_type =
+            ty == EventType::EventBatch || ty == EventType::ExperimentalBatch && self.version.spec(ty).is_some();
         if ty == EventType::EndOfGeneration && self.version.has_end_of_generation() {
             let offset = self.pos as u64;
             self.pos += 1;
@@ -279,12 +279,13 @@ impl<'a> Iterator for WireReader<'a> {
 
 impl std::iter::FusedIterator for WireReader<'_> {}
 
-fn varint_error(error: VarintError, what: Expected, offset: usize) -> Error {
-    let kind = match error {
-        VarintError::Eof | VarintError::Truncated => ErrorKind::UnexpectedEof(what),
-        VarintError::Overflow => ErrorKind::VarintOverflow(what),
-    };
-    Error::new(kind, offset as u64)
+/// An error for a uvarint at `offset`: an overflow is reported where the number starts, the
+/// end of the input where the input ends (`end`).
+fn varint_error(error: VarintError, what: Expected, offset: usize, end: usize) -> Error {
+    match error {
+        VarintError::Eof | VarintError::Truncated => Error::new(ErrorKind::UnexpectedEof(what), end as u64),
+        VarintError::Overflow => Error::new(ErrorKind::VarintOverflow(what), offset as u64),
+    }
 }
 
 /// What follows a record's arguments.

@@ -36,7 +36,14 @@ impl TraceWriter {
     }
 
     /// Appends an `ExperimentalBatch` with opaque `data`.
-    pub fn experimental_batch(&mut self, experiment: u8, generation: u64, thread: u64, time: u64, data: &[u8]) -> &mut Self {
+    pub fn experimental_batch(
+        &mut self,
+        experiment: u8,
+        generation: u64,
+        thread: u64,
+        time: u64,
+        data: &[u8],
+    ) -> &mut Self {
         self.out.extend_from_slice(&[EventType::ExperimentalBatch.0, experiment]);
         for value in [generation, thread, time, data.len() as u64] {
             write_uvarint(&mut self.out, value);

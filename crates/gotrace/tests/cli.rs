@@ -1,0 +1,74 @@
+//! The `gotrace` binary as a person uses it: exit statuses, messages, output on damage.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn gotrace(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gotrace")).args(args).output().expect("gotrace runs")
+}
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/traces/1.27.3/allevents.trace")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    dir.join(name)
+}
+
+#[test]
+fn dump_wire_prints_records_and_succeeds() {
+    let out = gotrace(&["dump", "--wire", fixture().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("EventBatch gen="), "{}", &text[..text.len().min(200)]);
+    assert!(text.ends_with("EndOfGeneration\n"));
+}
+
+#[test]
+fn truncated_trace_prints_what_it_can_then_fails_with_the_offset() {
+    let bytes = std::fs::read(fixture()).unwrap();
+    let cut = bytes.len() / 2;
+    let path = scratch("half.trace");
+    std::fs::write(&path, &bytes[..cut]).unwrap();
+    let out = gotrace(&["dump", "--wire", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("gotrace: "), "{stderr}");
+    assert!(stderr.contains(&format!("at offset {cut:#x}")), "{stderr}");
+    assert!(out.stdout.len() > 1000, "the records before the cut are printed");
+
+    let out = gotrace(&["analyze", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("The trace is damaged"));
+}
+
+#[test]
+fn missing_file_is_explained() {
+    let out = gotrace(&["analyze", "no/such/file.trace"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("cannot open no/such/file.trace"), "{stderr}");
+}
+
+#[test]
+fn analyze_reports_the_format_and_events() {
+    let out = gotrace(&["analyze", fixture().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("go 1.26 trace, written by Go 1.26 and 1.27"), "{text}");
+    for event in ["GoCreate", "GoStart", "UserTaskBegin", "UserRegionBegin", "UserLog", "CPUSample", "EndOfGeneration"]
+    {
+        assert!(text.lines().any(|l| l.trim_start().starts_with(event)), "{event} missing from\n{text}");
+    }
+}
+
+#[test]
+fn old_format_is_named() {
+    let path = scratch("old.trace");
+    std::fs::write(&path, b"go 1.21 trace\0\0\0\x00").unwrap();
+    let out = gotrace(&["dump", "--wire", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("old-format trace (go 1.21"), "{stderr}");
+}

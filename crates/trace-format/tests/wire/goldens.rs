@@ -1,0 +1,76 @@
+//! `gotrace dump --wire` against Go 1.27's `go tool trace -d=wire`, whose output was stored
+//! next to each fixture by `cargo xtask oracle --bless`.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use trace_format::text::write_wire_dump;
+
+use crate::fixtures::{short, v2_traces};
+
+fn our_dump(trace: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(trace).unwrap();
+    let mut out = Vec::new();
+    write_wire_dump(&bytes, &mut out).unwrap_or_else(|e| panic!("{}: {e}", short(trace)));
+    out
+}
+
+/// Describes the first line where `ours` differs from `expected`, with context.
+fn first_difference(expected: &[u8], ours: &[u8]) -> Option<String> {
+    let (a, b): (Vec<_>, Vec<_>) = (expected.split(|&c| c == b'\n').collect(), ours.split(|&c| c == b'\n').collect());
+    let i = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))?;
+    let line = |l: Option<&&[u8]>| l.map_or("<end of output>".into(), |l| String::from_utf8_lossy(l).into_owned());
+    let context: Vec<_> =
+        a[i.saturating_sub(3)..i].iter().map(|l| format!("    {}", String::from_utf8_lossy(l))).collect();
+    Some(format!(
+        "line {}:\n{}\n  Go:      {}\n  gotrace: {}",
+        i + 1,
+        context.join("\n"),
+        line(a.get(i)),
+        line(b.get(i))
+    ))
+}
+
+#[test]
+fn wire_dump_is_identical_to_go() {
+    let mut failures = Vec::new();
+    for trace in v2_traces() {
+        let ours = our_dump(&trace);
+        let gz = trace.with_extension("wire.gz");
+        let digest = trace.with_extension("wire.sha256");
+        if gz.exists() {
+            let mut expected = Vec::new();
+            flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap()).read_to_end(&mut expected).unwrap();
+            if let Some(diff) = first_difference(&expected, &ours) {
+                failures.push(format!("{}: differs from Go at {diff}", short(&trace)));
+            }
+        } else if digest.exists() {
+            let want = std::fs::read_to_string(&digest).unwrap();
+            let got = format!(
+                "sha256:{} bytes:{}",
+                Sha256::digest(&ours).iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                ours.len()
+            );
+            if want.trim() != got {
+                failures.push(format!(
+                    "{}: output digest differs from Go's; run `cargo xtask oracle fixtures/traces/{}` to see the first difference",
+                    short(&trace),
+                    short(&trace)
+                ));
+            }
+        } else {
+            failures.push(format!("{}: no golden; run `cargo xtask oracle --bless`", short(&trace)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn difference_report_names_the_line() {
+    let report = first_difference(b"a\nb\nc\n", b"a\nb\nX\n").unwrap();
+    assert!(report.starts_with("line 3:"), "{report}");
+    assert!(report.contains("Go:      c") && report.contains("gotrace: X"), "{report}");
+    assert_eq!(first_difference(b"a\n", b"a\n"), None);
+    assert!(first_difference(b"a\nb\n", b"a\n").is_some());
+}

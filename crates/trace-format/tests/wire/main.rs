@@ -1,0 +1,6 @@
+//! Tests of the wire layer on real traces and on synthetic ones.
+
+mod damage;
+mod fixtures;
+mod goldens;
+mod roundtrip;

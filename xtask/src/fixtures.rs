@@ -1,0 +1,128 @@
+//! `cargo xtask fixtures`: builds the Go programs of `fixtures/gen` with every toolchain of the
+//! corpus and writes their traces, or writes one big trace for benchmarks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::go::{FIXTURE_VERSIONS, ORACLE_VERSION, Toolchain, cache_dir};
+use crate::{Result, big_trace_path, root, run_checked};
+
+/// Committed traces above this size are reported, to keep the corpus small.
+const LARGE_FIXTURE: u64 = 400 << 10;
+
+struct Entry {
+    name: String,
+    program: String,
+    args: Vec<String>,
+}
+
+fn manifest() -> Result<Vec<Entry>> {
+    let path = root().join("fixtures/gen/manifest.tsv");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut entries = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#')) {
+        let mut fields = line.split('\t');
+        let (Some(name), Some(program)) = (fields.next(), fields.next()) else {
+            return Err(format!("{}:{}: expected `name<TAB>program<TAB>args`", path.display(), n + 1));
+        };
+        let args = fields.next().unwrap_or("").split_whitespace().map(str::to_owned).collect();
+        entries.push(Entry { name: name.to_owned(), program: program.to_owned(), args });
+    }
+    Ok(entries)
+}
+
+/// Parses a size such as `50MB`, `500MB`, `1GB` or a plain byte count (decimal units).
+fn parse_size(text: &str) -> Result<u64> {
+    let upper = text.to_ascii_uppercase();
+    let (digits, unit) = match upper.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => upper.split_at(i),
+        None => (upper.as_str(), ""),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("bad size `{text}`: expected e.g. 50MB"))?;
+    let unit = match unit {
+        "" | "B" => 1,
+        "KB" | "K" => 1_000,
+        "MB" | "M" => 1_000_000,
+        "GB" | "G" => 1_000_000_000,
+        _ => return Err(format!("bad size unit in `{text}`: use B, KB, MB or GB")),
+    };
+    Ok(n * unit)
+}
+
+fn build(go: &Toolchain, program: &str) -> Result<PathBuf> {
+    let bin = cache_dir().join("fixture-bin").join(&go.version).join(program);
+    run_checked(
+        go.go()
+            .current_dir(root().join("fixtures/gen"))
+            .args(["build", "-trimpath", "-o"])
+            .arg(&bin)
+            .arg(format!("./{program}")),
+    )?;
+    Ok(bin)
+}
+
+fn run_program(bin: &Path, out: &Path, args: &[String]) -> Result<()> {
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    run_checked(Command::new(bin).arg("-o").arg(out).args(args).env("TZ", "UTC"))
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mut versions: Vec<String> = Vec::new();
+    let mut size = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--go" => versions.extend(it.next().ok_or("--go needs a version list")?.split(',').map(str::to_owned)),
+            "--size" => size = Some(it.next().ok_or("--size needs a size such as 50MB")?.clone()),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    if let Some(label) = size {
+        let bytes = parse_size(&label)?;
+        let version = versions.first().map_or(ORACLE_VERSION, String::as_str);
+        let go = Toolchain::ensure(version)?;
+        let bin = build(&go, "big")?;
+        let out = big_trace_path(&label);
+        eprintln!("writing a trace of at least {bytes} bytes with Go {version} to {}", out.display());
+        run_program(&bin, &out, &["-size".into(), bytes.to_string()])?;
+        let len = std::fs::metadata(&out).map_err(|e| e.to_string())?.len();
+        println!("{} ({len} bytes)", out.display());
+        return Ok(());
+    }
+    if versions.is_empty() {
+        versions = FIXTURE_VERSIONS.iter().map(|v| v.to_string()).collect();
+    }
+    let entries = manifest()?;
+    let mut total = 0;
+    for version in &versions {
+        let go = Toolchain::ensure(version)?;
+        let dir = root().join("fixtures/traces").join(version);
+        for entry in &entries {
+            let bin = build(&go, &entry.program)?;
+            let out = dir.join(format!("{}.trace", entry.name));
+            run_program(&bin, &out, &entry.args)?;
+            let len = std::fs::metadata(&out).map_err(|e| e.to_string())?.len();
+            total += len;
+            let note = if len > LARGE_FIXTURE { "  (large: consider a smaller workload)" } else { "" };
+            println!("{:>9} {}{note}", len, out.strip_prefix(root()).unwrap_or(&out).display());
+        }
+    }
+    println!("{total} bytes of traces written. Now run `cargo xtask oracle --bless` to refresh the goldens.");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("50MB"), Ok(50_000_000));
+        assert_eq!(parse_size("500mb"), Ok(500_000_000));
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
+        assert_eq!(parse_size("1234"), Ok(1234));
+        assert!(parse_size("5XB").is_err());
+    }
+}

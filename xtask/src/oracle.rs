@@ -1,0 +1,189 @@
+//! `cargo xtask oracle`: Go's `go tool trace` is the reference. This task stores its output
+//! as goldens for the committed fixtures, or compares it live with ours on any trace.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+
+use crate::go::{ORACLE_VERSION, Toolchain};
+use crate::{Result, root};
+
+/// Goldens whose compressed text would exceed this are stored as a digest instead.
+const MAX_COMPRESSED_GOLDEN: usize = 1 << 20;
+
+pub fn run(args: &[String]) -> Result<()> {
+    let go = Toolchain::ensure(ORACLE_VERSION)?;
+    match args {
+        [flag] if flag == "--bless" => bless(&go),
+        [] => Err("usage: cargo xtask oracle --bless | cargo xtask oracle FILE...".into()),
+        files => {
+            let mut failed = 0;
+            for file in files {
+                if !compare(&go, Path::new(file))? {
+                    failed += 1;
+                }
+            }
+            if failed > 0 {
+                return Err(format!("{failed} of {} traces differ from Go", files.len()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Every committed fixture in the new format (Go 1.22+), found by its header.
+fn v2_fixtures() -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let dir = root().join("fixtures/traces");
+    let versions = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    for version in versions.flatten() {
+        for file in std::fs::read_dir(version.path()).map_err(|e| e.to_string())?.flatten() {
+            let path = file.path();
+            if path.extension().is_some_and(|e| e == "trace") {
+                let mut head = [0u8; trace_format::HEADER_LEN];
+                std::fs::File::open(&path).and_then(|mut f| f.read_exact(&mut head)).map_err(|e| e.to_string())?;
+                if trace_format::read_header(&head).is_ok() {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn bless(go: &Toolchain) -> Result<()> {
+    let mut total = 0;
+    for trace in v2_fixtures()? {
+        let output = go.trace_tool().arg("-d=wire").arg(&trace).output().map_err(|e| e.to_string())?;
+        if !output.status.success() {
+            return Err(format!("Go failed on {}: {}", trace.display(), String::from_utf8_lossy(&output.stderr)));
+        }
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        gz.write_all(&output.stdout).map_err(|e| e.to_string())?;
+        let compressed = gz.finish().map_err(|e| e.to_string())?;
+        let gz_path = trace.with_extension("wire.gz");
+        let digest_path = trace.with_extension("wire.sha256");
+        let _ = std::fs::remove_file(&gz_path);
+        let _ = std::fs::remove_file(&digest_path);
+        let (path, contents) = if compressed.len() <= MAX_COMPRESSED_GOLDEN {
+            (gz_path, compressed)
+        } else {
+            let digest = Sha256::digest(&output.stdout);
+            let line = format!("sha256:{} bytes:{}\n", hex(&digest), output.stdout.len());
+            (digest_path, line.into_bytes())
+        };
+        total += contents.len();
+        std::fs::write(&path, &contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("{:>9} {}", contents.len(), path.strip_prefix(root()).unwrap_or(&path).display());
+    }
+    println!("{total} bytes of goldens from Go {ORACLE_VERSION}");
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Streams Go's and our dump of `trace` side by side; prints the first difference.
+fn compare(go: &Toolchain, trace: &Path) -> Result<bool> {
+    let mut child = go
+        .trace_tool()
+        .arg("-d=wire")
+        .arg(trace)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let go_out = BufReader::with_capacity(1 << 20, child.stdout.take().expect("piped"));
+    let mut go_err = child.stderr.take().expect("piped");
+    let go_err_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = go_err.read_to_string(&mut text);
+        text
+    });
+
+    let (reader, mut writer) = std::io::pipe().map_err(|e| e.to_string())?;
+    let path = trace.to_owned();
+    let ours = std::thread::spawn(move || {
+        let result = gotrace::dump_wire(&path, &mut writer);
+        drop(writer);
+        result.map_err(|e| e.to_string())
+    });
+    let our_out = BufReader::with_capacity(1 << 20, reader);
+
+    let verdict = first_difference(go_out, our_out).map_err(|e| e.to_string())?;
+    let go_status = child.wait().map_err(|e| e.to_string())?;
+    let go_err = go_err_reader.join().unwrap_or_default();
+    let our_result = ours.join().unwrap_or_else(|_| Err("our dump panicked".into()));
+    let name = trace.display();
+    match verdict {
+        Difference::None { lines } => {
+            println!("{name}: identical ({lines} lines)");
+            if !go_status.success() || our_result.is_err() {
+                println!("  Go: {go_status}, {}", go_err.trim());
+                println!("  gotrace: {}", our_result.as_ref().err().map_or("success", String::as_str));
+            }
+            Ok(true)
+        }
+        Difference::At { line, context, go, ours } => {
+            println!("{name}: first difference at line {line}");
+            for l in &context {
+                println!("    {}", String::from_utf8_lossy(l).trim_end());
+            }
+            println!(
+                "  Go:      {}",
+                go.map_or("<end of output>".into(), |l| String::from_utf8_lossy(&l).trim_end().to_owned())
+            );
+            println!(
+                "  gotrace: {}",
+                ours.map_or("<end of output>".into(), |l| String::from_utf8_lossy(&l).trim_end().to_owned())
+            );
+            println!("  Go exit: {go_status} {}", go_err.trim());
+            println!("  gotrace: {}", our_result.err().unwrap_or_else(|| "success".into()));
+            Ok(false)
+        }
+    }
+}
+
+enum Difference {
+    None { lines: u64 },
+    At { line: u64, context: Vec<Vec<u8>>, go: Option<Vec<u8>>, ours: Option<Vec<u8>> },
+}
+
+const CONTEXT_LINES: usize = 3;
+
+fn first_difference(mut go: impl BufRead, mut ours: impl BufRead) -> std::io::Result<Difference> {
+    let mut context: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut line = 0;
+    loop {
+        a.clear();
+        b.clear();
+        let na = go.read_until(b'\n', &mut a)?;
+        let nb = ours.read_until(b'\n', &mut b)?;
+        line += 1;
+        if na == 0 && nb == 0 {
+            return Ok(Difference::None { lines: line - 1 });
+        }
+        if a != b {
+            // Drain the rest so that neither writer blocks on a full pipe.
+            std::io::copy(&mut go, &mut std::io::sink())?;
+            std::io::copy(&mut ours, &mut std::io::sink())?;
+            return Ok(Difference::At {
+                line,
+                context: context.into_iter().collect(),
+                go: (na > 0).then(|| a.clone()),
+                ours: (nb > 0).then(|| b.clone()),
+            });
+        }
+        if context.len() == CONTEXT_LINES {
+            context.pop_front();
+        }
+        context.push_back(a.clone());
+    }
+}
