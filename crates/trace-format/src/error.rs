@@ -200,41 +200,48 @@ impl fmt::Display for ErrorKind {
 /// and the batch it was found in, when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
+    // Boxed so that `Result<Record, Error>` stays small on the hot path.
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     kind: ErrorKind,
     offset: u64,
     batch: Option<BatchLocation>,
 }
 
 impl Error {
+    #[cold]
     pub(crate) fn new(kind: ErrorKind, offset: u64) -> Error {
-        Error { kind, offset, batch: None }
+        Error { inner: Box::new(Inner { kind, offset, batch: None }) }
     }
 
     pub(crate) fn in_batch(mut self, batch: BatchLocation) -> Error {
-        self.batch = Some(batch);
+        self.inner.batch = Some(batch);
         self
     }
 
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.inner.kind
     }
 
     /// The absolute byte offset in the file where the problem was found.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.inner.offset
     }
 
     /// The batch in which the problem was found, when its header could be read.
     pub fn batch(&self) -> Option<BatchLocation> {
-        self.batch
+        self.inner.batch
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.kind)?;
-        if let Some(batch) = self.batch {
+        write!(f, "{}", self.inner.kind)?;
+        if let Some(batch) = self.inner.batch {
             write!(f, " (in the batch of generation {} ", batch.generation)?;
             if batch.thread == u64::MAX {
                 f.write_str("written for no thread")?;
@@ -243,7 +250,7 @@ impl fmt::Display for Error {
             }
             write!(f, " that starts at offset {:#x})", batch.offset)?;
         }
-        write!(f, " at offset {:#x}", self.offset)
+        write!(f, " at offset {:#x}", self.inner.offset)
     }
 }
 

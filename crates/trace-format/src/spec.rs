@@ -25,7 +25,9 @@ pub enum Trailer {
 /// Whether an event appears inside event batches with a timestamp, or frames the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventClass {
-    /// Batch headers, table sections and their records, the generation marker.
+    /// Records that frame the file: batch headers and the end-of-generation marker.
+    Framing,
+    /// Table sections and their records, clock records: untimed records inside batches.
     Structural,
     /// An event with a timestamp delta as its first argument.
     Timed,
@@ -92,7 +94,7 @@ macro_rules! table {
 }
 
 table! {
-    1 EventBatch since 22 Structural None ["gen", "m", "time", "size"];
+    1 EventBatch since 22 Framing None ["gen", "m", "time", "size"];
     2 Stacks since 22 Structural None [];
     3 Stack since 22 Structural Frames ["id", "nframes"];
     4 Strings since 22 Structural None [];
@@ -140,10 +142,10 @@ table! {
     46 GoSwitchDestroy since 23 Timed None ["dt", "g", "g_seq"];
     47 GoCreateBlocked since 23 Timed None ["dt", "new_g", "new_stack", "stack"] stacks [3, 2];
     48 GoStatusStack since 23 Timed None ["dt", "g", "m", "gstatus", "stack"] stacks [4];
-    49 ExperimentalBatch since 23 Structural Data ["exp", "gen", "m", "time"];
+    49 ExperimentalBatch since 23 Framing Data ["exp", "gen", "m", "time"];
     50 Sync since 25 Structural None [];
     51 ClockSnapshot since 25 Timed None ["dt", "mono", "sec", "nsec"];
-    52 EndOfGeneration since 26 Structural None [];
+    52 EndOfGeneration since 26 Framing None [];
     128 Span since 23 Timed None ["dt", "id", "npages_value", "kindclass"] experiment 1;
     129 SpanAlloc since 23 Timed None ["dt", "id", "npages_value", "kindclass"] experiment 1;
     130 SpanFree since 23 Timed None ["dt", "id"] experiment 1;
@@ -159,6 +161,15 @@ static TABLE: [Option<EventSpec>; 256] = build_table();
 
 /// The names of the experiments experimental events and batches belong to, by ID.
 pub const EXPERIMENTS: [&str; 2] = ["None", "AllocFree"];
+
+impl EventSpec {
+    /// Whether this record frames the file (a batch header or the end of a generation)
+    /// rather than appearing inside a batch.
+    #[inline]
+    pub fn frames_file(&self) -> bool {
+        self.class == EventClass::Framing
+    }
+}
 
 impl EventType {
     /// The event's specification in the newest table, or `None` for a byte that names no

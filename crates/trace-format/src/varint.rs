@@ -20,15 +20,36 @@ pub(crate) const MAX_VARINT_LEN: usize = 10;
 /// always padded to ten bytes); the overflow rule is Go's `binary.ReadUvarint`.
 #[inline(always)]
 pub(crate) fn read_uvarint(buf: &[u8], pos: usize) -> Result<(u64, usize), VarintError> {
-    // One-byte values are the overwhelming majority (small deltas, ids and sequence numbers).
+    // One-byte values are the majority (small IDs and sequence numbers); timestamp deltas
+    // mostly take two or three bytes.
     match buf.get(pos) {
         Some(&b) if b < 0x80 => Ok((u64::from(b), pos + 1)),
-        Some(_) => read_uvarint_slow(buf, pos),
+        Some(_) => match buf.get(pos..pos + MAX_VARINT_LEN) {
+            Some(window) => read_uvarint_window(window.try_into().expect("ten bytes"), pos),
+            None => read_uvarint_slow(buf, pos),
+        },
         None => Err(VarintError::Eof),
     }
 }
 
-#[inline(never)]
+/// Decodes a uvarint of two or more bytes when ten bytes are available, so that no byte
+/// needs its own bounds check.
+#[inline(always)]
+fn read_uvarint_window(window: &[u8; MAX_VARINT_LEN], pos: usize) -> Result<(u64, usize), VarintError> {
+    let mut value = u64::from(window[0] & 0x7f);
+    for (i, &b) in window.iter().enumerate().skip(1) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            if i == MAX_VARINT_LEN - 1 && b > 1 {
+                return Err(VarintError::Overflow);
+            }
+            return Ok((value, pos + i + 1));
+        }
+    }
+    Err(VarintError::Overflow)
+}
+
+#[cold]
 fn read_uvarint_slow(buf: &[u8], pos: usize) -> Result<(u64, usize), VarintError> {
     let mut value = 0u64;
     let mut shift = 0u32;
@@ -116,6 +137,14 @@ mod tests {
             write_uvarint(&mut buf, value);
             let cut = cut.min(buf.len() - 1);
             prop_assert_eq!(read_uvarint(&buf[..cut], 0), Err(VarintError::Truncated));
+        }
+
+        #[test]
+        fn window_and_slow_paths_agree(bytes in proptest::collection::vec(any::<u8>(), 10..12)) {
+            // The same bytes decoded with ten bytes available and with only the varint's own.
+            let whole = read_uvarint(&bytes, 0);
+            let slow = read_uvarint_slow(&bytes, 0);
+            prop_assert_eq!(whole, slow);
         }
 
         #[test]

@@ -400,71 +400,94 @@ pub struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
+    #[cold]
     fn error(&mut self, kind: ErrorKind, at: usize) -> Error {
         self.failed = true;
         Error::new(kind, self.base + at as u64).in_batch(self.location)
     }
 
-    fn value(&mut self, ty: EventType, start: usize, what: Expected) -> Result<u64, Error> {
+    /// Reads a uvarint of the record that starts at `start`; `what` names it for errors.
+    #[inline]
+    fn value(&mut self, start: usize, what: impl FnOnce() -> Expected) -> Result<u64, Error> {
         match read_uvarint(self.data, self.pos) {
             Ok((value, next)) => {
                 self.pos = next;
                 Ok(value)
             }
-            Err(VarintError::Overflow) => {
-                let at = self.pos;
-                Err(self.error(ErrorKind::VarintOverflow(what), at))
-            }
-            Err(_) => Err(self.overrun(ty, start)),
+            Err(error) => Err(self.value_error(error, start, what())),
         }
     }
 
-    fn overrun(&mut self, event: EventType, start: usize) -> Error {
+    #[cold]
+    fn value_error(&mut self, error: VarintError, start: usize, what: Expected) -> Error {
+        match error {
+            VarintError::Overflow => {
+                let at = self.pos;
+                self.error(ErrorKind::VarintOverflow(what), at)
+            }
+            VarintError::Eof | VarintError::Truncated => self.overrun(start),
+        }
+    }
+
+    #[cold]
+    fn overrun(&mut self, start: usize) -> Error {
+        let event = EventType(self.data[start]);
         self.error(ErrorKind::RecordOverrunsBatch { event, batch_end: self.batch_end }, start)
     }
 
+    #[cold]
+    fn bad_type(&mut self, start: usize) -> Error {
+        let ty = EventType(self.data[start]);
+        let kind = match self.version.spec(ty) {
+            Some(_) => ErrorKind::MisplacedRecord(ty),
+            None => ErrorKind::UnknownEventType { found: ty.0, minor: self.version.minor() },
+        };
+        self.error(kind, start)
+    }
+
+    #[inline]
     fn decode(&mut self) -> Result<Record<'a>, Error> {
         let start = self.pos;
         let ty = EventType(self.data[start]);
-        let Some(spec) = self.version.spec(ty) else {
-            return Err(self.error(ErrorKind::UnknownEventType { found: ty.0, minor: self.version.minor() }, start));
+        let spec = match self.version.spec(ty) {
+            Some(spec) if !spec.frames_file() => spec,
+            _ => return Err(self.bad_type(start)),
         };
-        if matches!(ty, EventType::EventBatch | EventType::ExperimentalBatch | EventType::EndOfGeneration) {
-            return Err(self.error(ErrorKind::MisplacedRecord(ty), start));
-        }
         self.pos += 1;
         let mut args = [0u64; MAX_ARGS];
-        for (slot, &arg) in args.iter_mut().zip(spec.args) {
-            *slot = self.value(ty, start, Expected::Argument { event: spec.name, arg })?;
+        for (i, slot) in args.iter_mut().enumerate().take(spec.args.len()) {
+            *slot = self.value(start, || Expected::Argument { event: spec.name, arg: spec.args[i] })?;
         }
         let trailer = match spec.trailer {
             Trailer::None => TrailerBytes::None,
-            Trailer::Data => {
-                let len = self.value(ty, start, Expected::DataLength(spec.name))?;
-                let remaining = (self.data.len() - self.pos) as u64;
-                if len > remaining {
-                    return Err(self.overrun(ty, start));
-                }
-                let bytes = &self.data[self.pos..self.pos + len as usize];
-                self.pos += len as usize;
-                TrailerBytes::Data(bytes)
-            }
-            Trailer::Frames => {
-                let count = args[1];
-                // Each frame takes at least four bytes: a count beyond that cannot fit.
-                if count > ((self.data.len() - self.pos) / 4) as u64 {
-                    return Err(self.overrun(ty, start));
-                }
-                let frames_start = self.pos;
-                for index in 0..count {
-                    for field in FRAME_FIELDS {
-                        self.value(ty, start, Expected::Frame { index, field })?;
-                    }
-                }
-                TrailerBytes::Frames(&self.data[frames_start..self.pos])
-            }
+            Trailer::Data => self.data_trailer(start, spec)?,
+            Trailer::Frames => self.frames_trailer(start, args[1])?,
         };
         Ok(Record { spec, ty, offset: self.base + start as u64, len: (self.pos - start) as u32, args, trailer })
+    }
+
+    fn data_trailer(&mut self, start: usize, spec: &'static EventSpec) -> Result<TrailerBytes<'a>, Error> {
+        let len = self.value(start, || Expected::DataLength(spec.name))?;
+        if len > (self.data.len() - self.pos) as u64 {
+            return Err(self.overrun(start));
+        }
+        let bytes = &self.data[self.pos..self.pos + len as usize];
+        self.pos += len as usize;
+        Ok(TrailerBytes::Data(bytes))
+    }
+
+    fn frames_trailer(&mut self, start: usize, count: u64) -> Result<TrailerBytes<'a>, Error> {
+        // Each frame takes at least four bytes: a count beyond that cannot fit.
+        if count > ((self.data.len() - self.pos) / 4) as u64 {
+            return Err(self.overrun(start));
+        }
+        let frames_start = self.pos;
+        for index in 0..count {
+            for field in FRAME_FIELDS {
+                self.value(start, || Expected::Frame { index, field })?;
+            }
+        }
+        Ok(TrailerBytes::Frames(&self.data[frames_start..self.pos]))
     }
 }
 
