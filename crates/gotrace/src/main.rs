@@ -27,9 +27,11 @@ enum Command {
         /// The trace file.
         file: PathBuf,
     },
-    /// Print the records of a trace as text, one record per line.
+    /// Print the events of a trace in order, as `go tool trace -d=parsed` does, or its raw
+    /// records with --wire.
     #[command(after_help = "Examples:\n  \
-        gotrace dump --wire trace.out | less\n  \
+        gotrace dump trace.out | less              Every event, in order\n  \
+        gotrace dump --wire trace.out | less       Every raw record\n  \
         gotrace dump --wire trace.out | grep -c GoCreate    Count goroutine creations\n\n\
         On a damaged trace, everything before the damage is printed, then the error \
         (with its byte offset) goes to stderr and the exit status is 1.")]
@@ -37,7 +39,7 @@ enum Command {
         /// Print the raw wire records (batch headers, string and stack tables, events with
         /// their raw arguments) exactly as `go tool trace -d=wire` prints them. Go 1.22 and
         /// later traces.
-        #[arg(long, required = true)]
+        #[arg(long)]
         wire: bool,
         /// The trace file.
         file: PathBuf,
@@ -49,7 +51,8 @@ fn main() -> ExitCode {
     let mut stdout = io::stdout().lock();
     let result = match &cli.command {
         Command::Analyze { file } => gotrace::analyze(file, &mut stdout),
-        Command::Dump { file, wire: _ } => gotrace::dump_wire(file, &mut stdout),
+        Command::Dump { file, wire: true } => gotrace::dump_wire(file, &mut stdout),
+        Command::Dump { file, wire: false } => gotrace::dump_parsed(file, &mut stdout),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

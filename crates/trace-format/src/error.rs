@@ -128,6 +128,20 @@ pub enum ErrorKind {
     /// A record that only frames the file (a batch header, an end-of-generation record)
     /// appears inside a batch.
     MisplacedRecord(EventType),
+    /// A generation's tables or clock records break Go's rules; the message is Go's own text.
+    Malformed(String),
+    /// An event cannot be ordered: it contradicts the state of the goroutine, proc or thread
+    /// it names, or no thread's next event can proceed. The message is Go's own text.
+    Ordering(String),
+    /// An event names a string or stack that its generation does not define.
+    UnknownTableId {
+        /// `"string"` or `"stack"`.
+        table: &'static str,
+        /// The ID.
+        id: u64,
+        /// The event's name.
+        event: &'static str,
+    },
     /// A record extends past the end of its batch's data.
     RecordOverrunsBatch {
         /// The record's type.
@@ -186,6 +200,11 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::MisplacedRecord(ty) => {
                 write!(f, "expected an event inside a batch, found the file-level record {ty}")
+            }
+            ErrorKind::Malformed(message) => write!(f, "malformed generation: {message}"),
+            ErrorKind::Ordering(message) => write!(f, "inconsistent event: {message}"),
+            ErrorKind::UnknownTableId { table, id, event } => {
+                write!(f, "found invalid {table} ID {id} for event {event}")
             }
             ErrorKind::RecordOverrunsBatch { event, batch_end } => write!(
                 f,

@@ -50,7 +50,11 @@
 //! ```
 
 mod error;
+mod event;
 mod file;
+mod generation;
+mod order;
+mod reader;
 pub mod spec;
 mod summary;
 pub mod text;
@@ -60,7 +64,10 @@ pub mod wire;
 pub mod writer;
 
 pub use error::{BatchLocation, Error, ErrorKind, Expected};
+pub use event::{Event, EventKind, NONE, write_parsed};
 pub use file::TraceFile;
+pub use generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};
+pub use reader::Reader;
 pub use spec::{EventSpec, EventType};
 pub use summary::{Tally, WireSummary, summarize};
 pub use version::{HEADER_LEN, Version, header_bytes, read_header};

@@ -1,0 +1,440 @@
+//! The high-level event model: what the ordered stream of a trace is made of, as Go's reader
+//! presents it (`internal/trace.Event`).
+
+use std::io::{self, Write};
+
+use crate::generation::GenerationTables;
+use crate::spec::EventType;
+use crate::text::quote_into;
+
+/// The wire type the reader uses for its own `Sync` events (no wire event has it).
+pub(crate) const SYNC_TYPE: u8 = 255;
+
+/// "None" for a goroutine, proc or thread in an event's context.
+pub const NONE: i64 = -1;
+
+/// What an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// The start of a generation, or the end of the trace.
+    Sync,
+    /// A metric sample (GOMAXPROCS, heap size, heap goal).
+    Metric,
+    /// A label on the current goroutine (GC worker kinds).
+    Label,
+    /// A CPU profile sample.
+    StackSample,
+    /// The start of a range (stop-the-world, GC mark phase, sweep, mark assist).
+    RangeBegin,
+    /// A range already active when the generation started.
+    RangeActive,
+    /// The end of a range.
+    RangeEnd,
+    /// `trace.NewTask`.
+    TaskBegin,
+    /// `(*trace.Task).End`.
+    TaskEnd,
+    /// The start of a `trace.WithRegion`/`StartRegion` region.
+    RegionBegin,
+    /// The end of a region.
+    RegionEnd,
+    /// `trace.Log`.
+    Log,
+    /// A goroutine or proc changed state.
+    StateTransition,
+    /// An event of an experiment (AllocFree).
+    Experimental,
+}
+
+impl EventKind {
+    fn name(self) -> &'static str {
+        match self {
+            EventKind::Sync => "Sync",
+            EventKind::Metric => "Metric",
+            EventKind::Label => "Label",
+            EventKind::StackSample => "StackSample",
+            EventKind::RangeBegin => "RangeBegin",
+            EventKind::RangeActive => "RangeActive",
+            EventKind::RangeEnd => "RangeEnd",
+            EventKind::TaskBegin => "TaskBegin",
+            EventKind::TaskEnd => "TaskEnd",
+            EventKind::RegionBegin => "RegionBegin",
+            EventKind::RegionEnd => "RegionEnd",
+            EventKind::Log => "Log",
+            EventKind::StateTransition => "StateTransition",
+            EventKind::Experimental => "Experimental",
+        }
+    }
+}
+
+/// High-level goroutine states.
+pub(crate) const GO_STATES: [&str; 6] = ["Undetermined", "NotExist", "Runnable", "Running", "Waiting", "Syscall"];
+/// High-level proc states.
+pub(crate) const PROC_STATES: [&str; 4] = ["Undetermined", "NotExist", "Running", "Idle"];
+
+/// Go's high-level goroutine states, by index into [`GO_STATES`].
+pub(crate) mod go_state {
+    pub const UNDETERMINED: u64 = 0;
+    pub const NOT_EXIST: u64 = 1;
+    pub const RUNNABLE: u64 = 2;
+    pub const RUNNING: u64 = 3;
+    pub const WAITING: u64 = 4;
+    pub const SYSCALL: u64 = 5;
+}
+
+/// Go's high-level proc states, by index into [`PROC_STATES`].
+pub(crate) mod proc_state {
+    pub const UNDETERMINED: u64 = 0;
+    pub const NOT_EXIST: u64 = 1;
+    pub const RUNNING: u64 = 2;
+    pub const IDLE: u64 = 3;
+}
+
+/// The high-level state a wire goroutine status stands for (Bad means undetermined).
+pub(crate) fn go_state_of_status(status: u64) -> u64 {
+    match status {
+        1 => go_state::RUNNABLE,
+        2 => go_state::RUNNING,
+        3 => go_state::SYSCALL,
+        4 => go_state::WAITING,
+        _ => go_state::UNDETERMINED,
+    }
+}
+
+/// The high-level state a wire proc status stands for.
+pub(crate) fn proc_state_of_status(status: u64) -> u64 {
+    match status {
+        1 | 3 => proc_state::RUNNING,
+        2 | 4 => proc_state::IDLE,
+        _ => proc_state::UNDETERMINED,
+    }
+}
+
+/// One event of the ordered stream.
+///
+/// Small and `Copy`: strings and stacks are IDs into the tables of the event's generation,
+/// which [`Reader::tables`](crate::Reader::tables) returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub(crate) ty: u8,
+    pub(crate) time: i64,
+    pub(crate) m: i64,
+    pub(crate) p: i64,
+    pub(crate) g: i64,
+    /// Wire arguments after the timestamp delta, some rewritten by the ordering engine.
+    pub(crate) args: [u64; 4],
+    /// Values the ordering engine adds (old states, task parents and names).
+    pub(crate) extra: [u64; 2],
+    /// Index of the event's generation tables in the reader; `u32::MAX` for none.
+    pub(crate) generation: u32,
+    /// Offset of the event's record in the file (0 for events the reader makes).
+    pub(crate) offset: u64,
+}
+
+impl Event {
+    /// What the event is about.
+    pub fn kind(&self) -> EventKind {
+        kind_of(self.ty)
+    }
+
+    /// The event's time in nanoseconds. Strictly increasing along the stream.
+    pub fn time(&self) -> i64 {
+        self.time
+    }
+
+    /// The thread (M) the event happened on, or [`NONE`].
+    pub fn thread(&self) -> i64 {
+        self.m
+    }
+
+    /// The proc (P) the thread held when the event happened, or [`NONE`].
+    pub fn proc(&self) -> i64 {
+        self.p
+    }
+
+    /// The goroutine running when the event happened, or [`NONE`].
+    pub fn goroutine(&self) -> i64 {
+        self.g
+    }
+
+    /// The wire event type behind this event, or `None` for the reader's `Sync` events.
+    pub fn wire_type(&self) -> Option<EventType> {
+        (self.ty != SYNC_TYPE).then_some(EventType(self.ty))
+    }
+
+    /// The byte offset of the event's record in the file (0 for events the reader makes).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The main stack of the event: its stack ID, if it has one.
+    pub fn stack_id(&self) -> Option<u64> {
+        if self.ty == SYNC_TYPE {
+            return None;
+        }
+        if self.ty == EventType::CPUSample.0 {
+            return Some(self.args[0]);
+        }
+        let spec = EventType(self.ty).spec()?;
+        let &index = spec.stack_args.first()?;
+        Some(self.args[index - 1]).filter(|&id| id != 0)
+    }
+}
+
+fn kind_of(ty: u8) -> EventKind {
+    use EventKind::*;
+    match EventType(ty) {
+        _ if ty == SYNC_TYPE => Sync,
+        EventType::CPUSample => StackSample,
+        EventType::ProcsChange | EventType::HeapAlloc | EventType::HeapGoal => Metric,
+        EventType::STWBegin | EventType::GCBegin | EventType::GCSweepBegin | EventType::GCMarkAssistBegin => RangeBegin,
+        EventType::GCActive | EventType::GCSweepActive | EventType::GCMarkAssistActive => RangeActive,
+        EventType::STWEnd | EventType::GCEnd | EventType::GCSweepEnd | EventType::GCMarkAssistEnd => RangeEnd,
+        EventType::GoLabel => Label,
+        EventType::UserTaskBegin => TaskBegin,
+        EventType::UserTaskEnd => TaskEnd,
+        EventType::UserRegionBegin => RegionBegin,
+        EventType::UserRegionEnd => RegionEnd,
+        EventType::UserLog => Log,
+        _ if ty >= 128 => Experimental,
+        _ => StateTransition,
+    }
+}
+
+fn write_i64<W: Write + ?Sized>(out: &mut W, v: i64) -> io::Result<()> {
+    out.write_all(itoa::Buffer::new().format(v).as_bytes())
+}
+
+fn write_u64<W: Write + ?Sized>(out: &mut W, v: u64) -> io::Result<()> {
+    out.write_all(itoa::Buffer::new().format(v).as_bytes())
+}
+
+fn write_quoted<W: Write + ?Sized>(out: &mut W, bytes: &[u8]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(bytes.len() + 2);
+    quote_into(&mut buf, bytes);
+    out.write_all(&buf)
+}
+
+fn write_stack<W: Write + ?Sized>(
+    out: &mut W,
+    title: &str,
+    tables: Option<&GenerationTables>,
+    id: u64,
+) -> io::Result<()> {
+    out.write_all(b"\n")?;
+    out.write_all(title.as_bytes())?;
+    out.write_all(b"=\n")?;
+    let Some(tables) = tables else { return Ok(()) };
+    for (pc, func, file, line) in tables.stack_frames(id) {
+        out.write_all(b"\t")?;
+        out.write_all(func)?;
+        write!(out, " @ {pc:#x}\n\t\t")?;
+        out.write_all(file)?;
+        out.write_all(b":")?;
+        write_u64(out, line)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Formats Unix time as Go's `time.RFC3339Nano` in UTC.
+fn write_wall<W: Write + ?Sized>(out: &mut W, sec: u64, nsec: u64) -> io::Result<()> {
+    let total_sec = (sec as i64).wrapping_add((nsec / 1_000_000_000) as i64);
+    let nsec = nsec % 1_000_000_000;
+    let days = total_sec.div_euclid(86_400);
+    let secs = total_sec.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    write!(out, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)?;
+    if nsec != 0 {
+        let digits = format!("{nsec:09}");
+        write!(out, ".{}", digits.trim_end_matches('0'))?;
+    }
+    out.write_all(b"Z")
+}
+
+/// Writes `event` as Go 1.27's `go tool trace -d=parsed` prints it, with the newline.
+/// `tables` are the tables of the event's generation (`None` for events that have none).
+pub fn write_parsed<W: Write + ?Sized>(
+    out: &mut W,
+    event: &Event,
+    tables: Option<&GenerationTables>,
+) -> io::Result<()> {
+    let kind = event.kind();
+    out.write_all(b"M=")?;
+    write_i64(out, event.m)?;
+    out.write_all(b" P=")?;
+    write_i64(out, event.p)?;
+    out.write_all(b" G=")?;
+    write_i64(out, event.g)?;
+    out.write_all(b" ")?;
+    out.write_all(kind.name().as_bytes())?;
+    out.write_all(b" Time=")?;
+    write_i64(out, event.time)?;
+    let string = |id: u64| tables.and_then(|t| t.string(id)).unwrap_or_default();
+    let a = event.args;
+    let ty = EventType(event.ty);
+    let mut transition_stack = None;
+    match kind {
+        EventKind::Sync => {
+            out.write_all(b" N=")?;
+            write_u64(out, a[0])?;
+            if let Some(clock) = tables.and_then(|t| t.clock) {
+                write!(out, " Trace={} Mono={} Wall=", clock.trace_ns, clock.mono_ns)?;
+                write_wall(out, clock.wall_sec, clock.wall_nsec)?;
+            }
+        }
+        EventKind::Metric => {
+            let name: &[u8] = match ty {
+                EventType::ProcsChange => b"/sched/gomaxprocs:threads",
+                EventType::HeapAlloc => b"/memory/classes/heap/objects:bytes",
+                _ => b"/gc/heap/goal:bytes",
+            };
+            out.write_all(b" Name=")?;
+            write_quoted(out, name)?;
+            write!(out, " Value=Value{{Uint64({})}}", a[0])?;
+        }
+        EventKind::Label => {
+            out.write_all(b" Label=")?;
+            write_quoted(out, string(a[0]))?;
+            write!(out, " Resource=Goroutine({})", event.g)?;
+        }
+        EventKind::RangeBegin | EventKind::RangeActive | EventKind::RangeEnd => {
+            out.write_all(b" Name=")?;
+            match ty {
+                EventType::STWBegin | EventType::STWEnd => {
+                    let mut name = b"stop-the-world (".to_vec();
+                    name.extend_from_slice(string(a[0]));
+                    name.push(b')');
+                    write_quoted(out, &name)?;
+                    write!(out, " Scope=Goroutine({})", event.g)?;
+                }
+                EventType::GCBegin | EventType::GCActive | EventType::GCEnd => {
+                    write_quoted(out, b"GC concurrent mark phase")?;
+                    out.write_all(b" Scope=None")?;
+                }
+                EventType::GCSweepBegin | EventType::GCSweepActive | EventType::GCSweepEnd => {
+                    write_quoted(out, b"GC incremental sweep")?;
+                    let p = if ty == EventType::GCSweepActive { a[0] as i64 } else { event.p };
+                    write!(out, " Scope=Proc({p})")?;
+                }
+                _ => {
+                    write_quoted(out, b"GC mark assist")?;
+                    let g = if ty == EventType::GCMarkAssistActive { a[0] as i64 } else { event.g };
+                    write!(out, " Scope=Goroutine({g})")?;
+                }
+            }
+            if kind == EventKind::RangeEnd {
+                out.write_all(b" Attributes=[")?;
+                if ty == EventType::GCSweepEnd {
+                    write!(
+                        out,
+                        "\"bytes swept\"=Value{{Uint64({})}} \"bytes reclaimed\"=Value{{Uint64({})}}",
+                        a[0], a[1]
+                    )?;
+                }
+                out.write_all(b"]")?;
+            }
+        }
+        EventKind::TaskBegin => {
+            write!(out, " ID={} Parent={} Type=", a[0], a[1])?;
+            write_quoted(out, string(a[2]))?;
+        }
+        EventKind::TaskEnd => {
+            write!(out, " ID={} Parent={} Type=", a[0], event.extra[0])?;
+            let name = tables.map(|t| t.extra_string(event.extra[1])).unwrap_or_default();
+            write_quoted(out, &name)?;
+        }
+        EventKind::RegionBegin | EventKind::RegionEnd => {
+            write!(out, " Task={} Type=", a[0])?;
+            write_quoted(out, string(a[1]))?;
+        }
+        EventKind::Log => {
+            write!(out, " Task={} Category=", a[0])?;
+            write_quoted(out, string(a[1]))?;
+            out.write_all(b" Message=")?;
+            write_quoted(out, string(a[2]))?;
+        }
+        EventKind::StateTransition => {
+            let (resource, from, to, reason, stack) = transition(event);
+            match resource {
+                Resource::Goroutine(id) => {
+                    write!(out, " GoID={id} {}->{}", GO_STATES[from as usize], GO_STATES[to as usize])?
+                }
+                Resource::Proc(id) => {
+                    write!(out, " ProcID={id} {}->{}", PROC_STATES[from as usize], PROC_STATES[to as usize])?
+                }
+            }
+            out.write_all(b" Reason=")?;
+            write_quoted(out, reason.map_or(&[][..], string))?;
+            transition_stack = stack;
+        }
+        EventKind::Experimental => {
+            let spec = ty.spec().map_or(&[][..], |s| s.args);
+            write!(out, " Name={} Args=[", ty.name())?;
+            for (i, name) in spec.iter().skip(1).enumerate() {
+                if i > 0 {
+                    out.write_all(b", ")?;
+                }
+                write!(out, "{name}=Value{{Uint64({})}}", a[i])?;
+            }
+            out.write_all(b"]")?;
+        }
+        EventKind::StackSample => {}
+    }
+    if let Some(id) = transition_stack {
+        write_stack(out, "TransitionStack", tables, id)?;
+    }
+    if let Some(id) = event.stack_id() {
+        write_stack(out, "Stack", tables, id)?;
+    }
+    out.write_all(b"\n")
+}
+
+enum Resource {
+    Goroutine(i64),
+    Proc(i64),
+}
+
+/// The resource, old and new state, reason string ID and stack ID of a state transition.
+fn transition(event: &Event) -> (Resource, u64, u64, Option<u64>, Option<u64>) {
+    use go_state as gs;
+    use proc_state as ps;
+    let a = event.args;
+    let main_stack = event.stack_id();
+    match EventType(event.ty) {
+        EventType::ProcStart => (Resource::Proc(a[0] as i64), ps::IDLE, ps::RUNNING, None, None),
+        EventType::ProcStop => (Resource::Proc(event.p), ps::RUNNING, ps::IDLE, None, None),
+        EventType::ProcSteal => {
+            // A proc whose syscall was abandoned was already counted as idle.
+            let before = if event.extra[0] == 4 { ps::IDLE } else { ps::RUNNING };
+            (Resource::Proc(a[0] as i64), before, ps::IDLE, None, None)
+        }
+        EventType::ProcStatus => (Resource::Proc(a[0] as i64), event.extra[0], proc_state_of_status(a[1]), None, None),
+        EventType::GoCreate => (Resource::Goroutine(a[0] as i64), gs::NOT_EXIST, gs::RUNNABLE, None, Some(a[1])),
+        EventType::GoCreateBlocked => (Resource::Goroutine(a[0] as i64), gs::NOT_EXIST, gs::WAITING, None, Some(a[1])),
+        EventType::GoCreateSyscall => (Resource::Goroutine(a[0] as i64), gs::NOT_EXIST, gs::SYSCALL, None, None),
+        EventType::GoStart => (Resource::Goroutine(a[0] as i64), gs::RUNNABLE, gs::RUNNING, None, None),
+        EventType::GoDestroy => (Resource::Goroutine(event.g), gs::RUNNING, gs::NOT_EXIST, None, None),
+        EventType::GoDestroySyscall => (Resource::Goroutine(event.g), gs::SYSCALL, gs::NOT_EXIST, None, None),
+        EventType::GoStop => (Resource::Goroutine(event.g), gs::RUNNING, gs::RUNNABLE, Some(a[0]), main_stack),
+        EventType::GoBlock => (Resource::Goroutine(event.g), gs::RUNNING, gs::WAITING, Some(a[0]), main_stack),
+        EventType::GoSyscallBegin => (Resource::Goroutine(event.g), gs::RUNNING, gs::SYSCALL, None, main_stack),
+        EventType::GoSyscallEnd => (Resource::Goroutine(event.g), gs::SYSCALL, gs::RUNNING, None, None),
+        EventType::GoSyscallEndBlocked => (Resource::Goroutine(event.g), gs::SYSCALL, gs::RUNNABLE, None, None),
+        EventType::GoStatus | EventType::GoStatusStack => {
+            let (from, to) = (a[2] >> 32, a[2] & 0xffff_ffff);
+            (Resource::Goroutine(a[0] as i64), from, go_state_of_status(to), None, main_stack)
+        }
+        // GoUnblock, GoSwitch, GoSwitchDestroy: the named goroutine becomes runnable.
+        _ => (Resource::Goroutine(a[0] as i64), gs::WAITING, gs::RUNNABLE, None, None),
+    }
+}

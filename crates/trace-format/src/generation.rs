@@ -1,0 +1,496 @@
+//! Generations of a v2 trace: finding their batches and reading their tables (strings,
+//! stacks, frames, CPU samples, frequency, clock snapshot, experimental data), with Go's rules.
+//!
+//! A generation is self-contained: its string and stack IDs mean nothing outside it, and every
+//! goroutine and proc restates its status in it. That is what makes generations the unit of
+//! parallel work.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind};
+use crate::spec::EventType;
+use crate::version::Version;
+use crate::wire::{Batch, BatchKind, Item, Record, WireReader};
+
+/// The longest string Go's reader accepts in a string table.
+pub(crate) const MAX_STRING_LEN: u64 = 1 << 10;
+/// The most frames Go's reader accepts in one stack.
+pub(crate) const MAX_STACK_FRAMES: u64 = 128;
+
+/// A frame of the generation's frame table, found by program counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameInfo {
+    pub func: u64,
+    pub file: u64,
+    pub line: u64,
+}
+
+/// The clock snapshot that opens a Go 1.25+ generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockSnapshot {
+    /// The trace time of the snapshot, in nanoseconds.
+    pub trace_ns: i64,
+    /// The monotonic clock in nanoseconds.
+    pub mono_ns: u64,
+    /// The wall clock: seconds since the Unix epoch.
+    pub wall_sec: u64,
+    /// The wall clock: nanoseconds within the second.
+    pub wall_nsec: u64,
+}
+
+/// A batch of an experiment's opaque data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExperimentalBatch {
+    /// The experiment's ID (1 = AllocFree).
+    pub experiment: u8,
+    /// The thread that wrote it (`u64::MAX` for none).
+    pub thread: u64,
+    /// The raw data.
+    pub data: Vec<u8>,
+}
+
+/// Go's conversion of trace-clock ticks to nanoseconds, reproduced exactly: the
+/// nanoseconds per tick as a float64 computed as `1 / (freq / 1e9)`, each value truncated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Frequency {
+    ns_per_tick: f64,
+}
+
+impl Frequency {
+    fn new(ticks_per_second: u64) -> Frequency {
+        Frequency { ns_per_tick: 1.0 / (ticks_per_second as f64 / 1e9) }
+    }
+
+    #[inline]
+    pub(crate) fn ns(self, ticks: u64) -> i64 {
+        (ticks as f64 * self.ns_per_tick) as i64
+    }
+}
+
+/// The lookup tables of one generation.
+#[derive(Debug, Default)]
+pub struct GenerationTables {
+    pub(crate) number: u64,
+    strings: HashMap<u64, Box<[u8]>>,
+    stacks: HashMap<u64, Box<[u64]>>,
+    frames: HashMap<u64, FrameInfo>,
+    pub(crate) clock: Option<ClockSnapshot>,
+    pub(crate) experimental: Vec<ExperimentalBatch>,
+    /// Strings the reader adds while ordering (task names carried across generations).
+    extra_strings: std::sync::Mutex<Vec<Box<[u8]>>>,
+}
+
+impl GenerationTables {
+    /// The generation's number.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The string with `id`; ID 0 is the empty string.
+    pub fn string(&self, id: u64) -> Option<&[u8]> {
+        if id == 0 {
+            return Some(&[]);
+        }
+        self.strings.get(&id).map(|s| &s[..])
+    }
+
+    pub(crate) fn has_stack(&self, id: u64) -> bool {
+        id == 0 || self.stacks.contains_key(&id)
+    }
+
+    /// The frames of stack `id` as (pc, function, file, line); empty for ID 0 or an unknown ID.
+    pub fn stack_frames(&self, id: u64) -> impl Iterator<Item = (u64, &[u8], &[u8], u64)> + '_ {
+        let pcs: &[u64] = if id == 0 { &[] } else { self.stacks.get(&id).map_or(&[], |s| &s[..]) };
+        pcs.iter().map(move |&pc| {
+            let frame = self.frames.get(&pc).copied().unwrap_or(FrameInfo { func: 0, file: 0, line: 0 });
+            (pc, self.string(frame.func).unwrap_or(&[]), self.string(frame.file).unwrap_or(&[]), frame.line)
+        })
+    }
+
+    pub(crate) fn add_extra_string(&self, text: Box<[u8]>) -> u64 {
+        let mut extra = self.extra_strings.lock().unwrap_or_else(|e| e.into_inner());
+        extra.push(text);
+        extra.len() as u64 - 1
+    }
+
+    pub(crate) fn extra_string(&self, index: u64) -> Box<[u8]> {
+        let extra = self.extra_strings.lock().unwrap_or_else(|e| e.into_inner());
+        extra.get(index as usize).cloned().unwrap_or_default()
+    }
+}
+
+/// A CPU sample, with its time already converted to nanoseconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CpuSample {
+    pub time: i64,
+    pub m: u64,
+    pub p: u64,
+    pub g: u64,
+    pub stack: u64,
+    pub offset: u64,
+}
+
+/// One generation, ready for ordering: its tables and its event batches grouped by thread.
+#[derive(Debug)]
+pub(crate) struct Generation<'a> {
+    pub tables: Arc<GenerationTables>,
+    pub freq: Frequency,
+    pub min_ts: u64,
+    /// Event batches by thread, threads in order of their first batch.
+    pub batches: Vec<(u64, Vec<Batch<'a>>)>,
+    pub cpu_samples: Vec<CpuSample>,
+}
+
+fn malformed(message: String, record: &Record<'_>) -> Error {
+    Error::new(ErrorKind::Malformed(message), record.offset())
+}
+
+/// Gathers the batches of one generation and reads its tables.
+#[derive(Debug, Default)]
+pub(crate) struct GenerationBuilder<'a> {
+    number: u64,
+    min_ts: u64,
+    freq: Option<Frequency>,
+    tables: GenerationTables,
+    batches: Vec<(u64, Vec<Batch<'a>>)>,
+    batch_index: HashMap<u64, usize>,
+    cpu_samples: Vec<CpuSample>,
+    pub(crate) has_event_batch: bool,
+}
+
+impl<'a> GenerationBuilder<'a> {
+    pub(crate) fn new(number: u64) -> GenerationBuilder<'a> {
+        GenerationBuilder { number, ..Default::default() }
+    }
+
+    pub(crate) fn add(&mut self, batch: Batch<'a>, version: Version) -> Result<(), Error> {
+        if self.min_ts == 0 || batch.time() < self.min_ts {
+            self.min_ts = batch.time();
+        }
+        match batch.kind() {
+            BatchKind::Strings => self.add_strings(&batch),
+            BatchKind::Stacks => self.add_stacks(&batch),
+            BatchKind::CpuSamples => self.add_cpu_samples(&batch),
+            BatchKind::Sync => self.add_sync(&batch, version),
+            BatchKind::Experimental(experiment) => {
+                let thread = batch.location().thread;
+                self.tables.experimental.push(ExperimentalBatch { experiment, thread, data: batch.data().to_vec() });
+                Ok(())
+            }
+            BatchKind::Events => {
+                self.has_event_batch = true;
+                let m = batch.location().thread;
+                let index = *self.batch_index.entry(m).or_insert_with(|| {
+                    self.batches.push((m, Vec::new()));
+                    self.batches.len() - 1
+                });
+                self.batches[index].1.push(batch);
+                Ok(())
+            }
+        }
+    }
+
+    /// The records after the batch's section marker.
+    fn section(batch: &Batch<'a>) -> impl Iterator<Item = Result<Record<'a>, Error>> {
+        batch.records().skip(1)
+    }
+
+    fn add_strings(&mut self, batch: &Batch<'a>) -> Result<(), Error> {
+        for record in Self::section(batch) {
+            let record = record?;
+            if record.event_type() != EventType::String {
+                return Err(malformed(format!("expected string event, got {}", record.event_type().0), &record));
+            }
+            let id = record.args()[0];
+            let data = record.data().unwrap_or_default();
+            if data.len() as u64 > MAX_STRING_LEN {
+                return Err(malformed(
+                    format!("invalid string size {}, maximum is {MAX_STRING_LEN}", data.len()),
+                    &record,
+                ));
+            }
+            if id == 0 || self.tables.strings.contains_key(&id) {
+                return Err(malformed(format!("multiple strings with the same ID: id={id}"), &record));
+            }
+            self.tables.strings.insert(id, data.into());
+        }
+        Ok(())
+    }
+
+    fn add_stacks(&mut self, batch: &Batch<'a>) -> Result<(), Error> {
+        for record in Self::section(batch) {
+            let record = record?;
+            if record.event_type() != EventType::Stack {
+                return Err(malformed(format!("expected stack event, got {}", record.event_type().0), &record));
+            }
+            let (id, count) = (record.args()[0], record.args()[1]);
+            if count > MAX_STACK_FRAMES {
+                return Err(malformed(format!("invalid stack size {count}, maximum is {MAX_STACK_FRAMES}"), &record));
+            }
+            let mut pcs = Vec::with_capacity(count as usize);
+            for frame in record.frames() {
+                pcs.push(frame.pc);
+                // Frames are shared by PC within a generation: the first definition wins.
+                self.tables.frames.entry(frame.pc).or_insert(FrameInfo {
+                    func: frame.func,
+                    file: frame.file,
+                    line: frame.line,
+                });
+            }
+            if id == 0 || self.tables.stacks.contains_key(&id) {
+                return Err(malformed(format!("multiple trace.stacks with the same ID: id={id}"), &record));
+            }
+            self.tables.stacks.insert(id, pcs.into());
+        }
+        Ok(())
+    }
+
+    fn add_cpu_samples(&mut self, batch: &Batch<'a>) -> Result<(), Error> {
+        for record in Self::section(batch) {
+            let record = record?;
+            if record.event_type() != EventType::CPUSample {
+                return Err(malformed(format!("expected CPU sample event, got {}", record.event_type().0), &record));
+            }
+            let [time, m, p, g, stack] = record.args().try_into().unwrap_or([0; 5]);
+            // The time is converted once the generation's frequency is known.
+            self.cpu_samples.push(CpuSample { time: time as i64, m, p, g, stack, offset: record.offset() });
+        }
+        Ok(())
+    }
+
+    fn add_sync(&mut self, batch: &Batch<'a>, version: Version) -> Result<(), Error> {
+        let mut records = batch.records();
+        if version >= Version::Go125 {
+            records.next(); // The Sync marker, which classified the batch.
+        }
+        for record in records {
+            let record = record?;
+            match record.event_type() {
+                EventType::Frequency => {
+                    if self.freq.is_some() {
+                        return Err(malformed("found multiple frequency events".into(), &record));
+                    }
+                    self.freq = Some(Frequency::new(record.args()[0]));
+                }
+                EventType::ClockSnapshot if version >= Version::Go125 => {
+                    if self.tables.clock.is_some() {
+                        return Err(malformed("found multiple clock snapshot events".into(), &record));
+                    }
+                    let [dt, mono, sec, nsec] = record.args().try_into().unwrap_or([0; 4]);
+                    // Converted to nanoseconds once the frequency is known: stash the ticks.
+                    self.tables.clock = Some(ClockSnapshot {
+                        trace_ns: batch.time().wrapping_add(dt) as i64,
+                        mono_ns: mono,
+                        wall_sec: sec,
+                        wall_nsec: nsec,
+                    });
+                }
+                other => {
+                    return Err(malformed(
+                        format!("expected frequency or clock snapshot event, got {}", other.0),
+                        &record,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the generation as a whole and makes it ready for ordering.
+    pub(crate) fn finish(mut self, version: Version, end_offset: u64) -> Result<Generation<'a>, Error> {
+        let missing = |what: &str| Error::new(ErrorKind::Malformed(format!("no {what} event found")), end_offset);
+        let freq = self.freq.ok_or_else(|| missing("frequency"))?;
+        if version >= Version::Go125 && self.tables.clock.is_none() {
+            return Err(missing("clock snapshot"));
+        }
+        if let Some(clock) = &mut self.tables.clock {
+            clock.trace_ns = freq.ns(clock.trace_ns as u64);
+        }
+        self.check_stack_strings(end_offset)?;
+        for sample in &mut self.cpu_samples {
+            sample.time = freq.ns(sample.time as u64);
+        }
+        self.cpu_samples.sort_by_key(|s| s.time);
+        self.tables.number = self.number;
+        Ok(Generation {
+            tables: Arc::new(self.tables),
+            freq,
+            min_ts: self.min_ts,
+            batches: self.batches,
+            cpu_samples: self.cpu_samples,
+        })
+    }
+
+    /// Every frame's function and file must name a string of the generation. Stacks are
+    /// checked in ascending ID order, as Go does for the usual dense IDs.
+    fn check_stack_strings(&self, end_offset: u64) -> Result<(), Error> {
+        let mut ids: Vec<u64> = self.tables.stacks.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            for pc in self.tables.stacks[&id].iter() {
+                let frame = self.tables.frames[pc];
+                for (what, string) in [("func", frame.func), ("file", frame.file)] {
+                    if self.tables.string(string).is_none() {
+                        let message = format!("found invalid {what} string ID {string} for stack {id}");
+                        return Err(Error::new(ErrorKind::Malformed(message), end_offset));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits a v2 trace into generations, in file order, following Go's rules for where one
+/// ends. Yields each generation, or the error that ends the trace.
+pub(crate) struct Generations<'a> {
+    reader: WireReader<'a>,
+    version: Version,
+    /// The first batch of the next generation, read while finishing the previous one (Go
+    /// 1.22-1.25 have no end marker).
+    spill: Option<Batch<'a>>,
+    /// An error met after some batches of a generation (Go 1.22-1.25): the generation is
+    /// delivered first, the error after it.
+    deferred: Option<Error>,
+    /// Whether a generation was delivered: before Go 1.26, the trace ends after the last one
+    /// when no batch of a next generation was seen.
+    delivered: bool,
+    done: bool,
+}
+
+/// What [`Generations`] found next.
+pub(crate) enum NextGeneration<'a> {
+    Generation(Box<Generation<'a>>),
+    /// A read error after which no more generations follow.
+    Error(Error),
+    End,
+}
+
+impl<'a> Generations<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Result<Generations<'a>, Error> {
+        let reader = WireReader::new(bytes)?;
+        let version = reader.version();
+        Ok(Generations { reader, version, spill: None, deferred: None, delivered: false, done: false })
+    }
+
+    pub(crate) fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Whether a deferred read error is waiting after the last delivered generation.
+    pub(crate) fn take_deferred(&mut self) -> Option<Error> {
+        self.deferred.take()
+    }
+
+    pub(crate) fn next_generation(&mut self) -> NextGeneration<'a> {
+        if self.done {
+            return NextGeneration::End;
+        }
+        let result = if self.version.has_end_of_generation() { self.read_marked() } else { self.read_spilled() };
+        match result {
+            Ok(Some(generation)) => {
+                self.delivered = true;
+                NextGeneration::Generation(Box::new(generation))
+            }
+            Ok(None) => {
+                self.done = true;
+                NextGeneration::End
+            }
+            Err(error) => {
+                self.done = true;
+                NextGeneration::Error(error)
+            }
+        }
+    }
+
+    /// Go 1.26+: batches up to the end-of-generation record.
+    fn read_marked(&mut self) -> Result<Option<Generation<'a>>, Error> {
+        let mut builder: Option<GenerationBuilder<'a>> = None;
+        loop {
+            match self.reader.next() {
+                None => return Ok(None),
+                Some(Err(error)) => {
+                    // A file cut after only table batches of a new generation ends cleanly in
+                    // Go's reader; a cut after an event batch is a truncated generation.
+                    let cut_clean = matches!(error.kind(), ErrorKind::MissingEndOfGeneration { .. })
+                        && builder.as_ref().is_none_or(|b| !b.has_event_batch);
+                    if cut_clean {
+                        return Ok(None);
+                    }
+                    return Err(error);
+                }
+                Some(Ok(Item::EndOfGeneration { offset })) => {
+                    let builder = builder.unwrap_or_else(|| GenerationBuilder::new(0));
+                    return builder.finish(self.version, offset).map(Some);
+                }
+                Some(Ok(Item::Batch(batch))) => {
+                    let b = builder.get_or_insert_with(|| GenerationBuilder::new(batch.location().generation));
+                    if batch.is_truncated() {
+                        continue; // The reader reports the truncation next.
+                    }
+                    b.add(batch, self.version)?;
+                }
+            }
+        }
+    }
+
+    /// Go 1.22-1.25: batches until one of the next generation, which is kept for later.
+    fn read_spilled(&mut self) -> Result<Option<Generation<'a>>, Error> {
+        let mut builder: Option<GenerationBuilder<'a>> = None;
+        if self.spill.is_none() && self.delivered {
+            return Ok(None);
+        }
+        if let Some(batch) = self.spill.take() {
+            let mut b = GenerationBuilder::new(batch.location().generation);
+            b.add(batch, self.version)?;
+            builder = Some(b);
+        }
+        let end_offset;
+        loop {
+            match self.reader.next() {
+                None => {
+                    end_offset = self.reader.offset();
+                    break;
+                }
+                Some(Err(error)) => {
+                    if builder.is_none() {
+                        return Err(error);
+                    }
+                    end_offset = error.offset();
+                    self.deferred = Some(error);
+                    self.done = true;
+                    break;
+                }
+                // The wire reader reports this byte as a bad batch type before Go 1.26; kept
+                // as an error here rather than trusted.
+                Some(Ok(Item::EndOfGeneration { offset })) => {
+                    return Err(Error::new(ErrorKind::BadBatchType { found: EventType::EndOfGeneration.0 }, offset));
+                }
+                Some(Ok(Item::Batch(batch))) => {
+                    if batch.is_truncated() {
+                        continue;
+                    }
+                    let number = batch.location().generation;
+                    match &mut builder {
+                        Some(b) if number != b.number => {
+                            self.spill = Some(batch);
+                            end_offset = batch.location().offset;
+                            break;
+                        }
+                        Some(b) => b.add(batch, self.version)?,
+                        None => {
+                            let mut b = GenerationBuilder::new(number);
+                            b.add(batch, self.version)?;
+                            builder = Some(b);
+                        }
+                    }
+                }
+            }
+        }
+        match builder {
+            Some(b) => b.finish(self.version, end_offset).map(Some),
+            None => Err(Error::new(ErrorKind::Malformed("no frequency event found".into()), end_offset)),
+        }
+    }
+}

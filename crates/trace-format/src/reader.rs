@@ -1,0 +1,389 @@
+//! The ordered event stream of a v2 trace: Go's reader loop (`internal/trace.Reader`), which
+//! merges the per-thread batches of each generation into one stream with the ordering engine,
+//! slips CPU samples in by time, opens every generation with a `Sync` event and closes the
+//! trace with one more.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind};
+use crate::event::{Event, NONE, SYNC_TYPE};
+use crate::generation::{CpuSample, Frequency, Generation, GenerationTables, Generations, NextGeneration};
+use crate::order::{BaseEvent, Ordering};
+use crate::spec::{EventClass, EventType};
+use crate::version::Version;
+use crate::wire::{Batch, Records};
+
+/// A cursor over the events of one thread in the current generation.
+struct Cursor<'a> {
+    m: u64,
+    batches: Vec<Batch<'a>>,
+    batch: usize,
+    records: Records<'a>,
+    last_ts: i64,
+    ev: BaseEvent,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(m: u64, batches: Vec<Batch<'a>>) -> Cursor<'a> {
+        let records = batches[0].records();
+        Cursor { m, batches, batch: 0, records, last_ts: 0, ev: BaseEvent::default() }
+    }
+
+    /// Reads the thread's next event into `ev`; false when the thread has no more.
+    fn next_event(&mut self, freq: Frequency) -> Result<bool, Error> {
+        loop {
+            let Some(record) = self.records.next() else {
+                self.batch += 1;
+                self.last_ts = 0;
+                match self.batches.get(self.batch) {
+                    Some(batch) => self.records = batch.records(),
+                    None => return Ok(false),
+                }
+                continue;
+            };
+            let record = record?;
+            let spec = record.spec();
+            if spec.class != EventClass::Timed {
+                let message = format!("found event without a timestamp: type={}", record.event_type().0);
+                return Err(Error::new(ErrorKind::Malformed(message), record.offset()));
+            }
+            if self.last_ts == 0 {
+                self.last_ts = freq.ns(self.batches[self.batch].time());
+            }
+            let raw = record.args();
+            let time = freq.ns(raw[0]).wrapping_add(self.last_ts);
+            self.last_ts = time;
+            let mut args = [0u64; 4];
+            for (slot, &value) in args.iter_mut().zip(&raw[1..]) {
+                *slot = value;
+            }
+            self.ev = BaseEvent { ty: record.event_type().0, time, args, offset: record.offset() };
+            return Ok(true);
+        }
+    }
+}
+
+/// The frontier: one cursor per thread, a binary min-heap on the next event's time, kept
+/// exactly as Go keeps it so that simultaneous events come out in Go's order.
+#[derive(Default)]
+struct Frontier<'a> {
+    heap: Vec<Cursor<'a>>,
+}
+
+impl<'a> Frontier<'a> {
+    fn time(&self, i: usize) -> i64 {
+        self.heap[i].ev.time
+    }
+
+    fn insert(&mut self, cursor: Cursor<'a>) {
+        self.heap.push(cursor);
+        self.sift_up(self.heap.len() - 1);
+    }
+
+    fn update(&mut self, i: usize) {
+        if self.sift_up(i) == i {
+            self.sift_down(i);
+        }
+    }
+
+    fn remove(&mut self, mut i: usize) {
+        while i > 0 {
+            self.heap.swap((i - 1) / 2, i);
+            i = (i - 1) / 2;
+        }
+        let last = self.heap.len() - 1;
+        self.heap.swap(0, last);
+        self.heap.pop();
+        self.sift_down(0);
+    }
+
+    fn sift_up(&mut self, mut i: usize) -> usize {
+        while i > 0 && self.time((i - 1) / 2) > self.time(i) {
+            self.heap.swap((i - 1) / 2, i);
+            i = (i - 1) / 2;
+        }
+        i
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        loop {
+            let mut min = i;
+            let mut min_time = if i < self.heap.len() { self.time(i) } else { i64::MAX };
+            for child in [2 * i + 1, 2 * i + 2] {
+                if child < self.heap.len() && self.time(child) < min_time {
+                    min_time = self.time(child);
+                    min = child;
+                }
+            }
+            if min == i {
+                return;
+            }
+            self.heap.swap(i, min);
+            i = min;
+        }
+    }
+}
+
+/// The generation being ordered.
+struct Current<'a> {
+    number: u64,
+    freq: Frequency,
+    table_index: u32,
+    frontier: Frontier<'a>,
+    samples: VecDeque<CpuSample>,
+}
+
+/// Reads the events of a Go 1.22+ trace in order, as Go's `internal/trace.Reader` does.
+///
+/// Yields `Ok(event)` for every event, then `None`; on damage, the events before it and then
+/// one `Err`, after which it yields nothing.
+pub struct Reader<'a> {
+    generations: Generations<'a>,
+    tables: Vec<Arc<GenerationTables>>,
+    current: Option<Current<'a>>,
+    order: Ordering,
+    syncs: u64,
+    last_ts: i64,
+    /// An error to report after one more `Sync` (if `synced` is false) and then for good.
+    pending: Option<Error>,
+    synced: bool,
+    done: bool,
+}
+
+impl<'a> Reader<'a> {
+    /// Starts reading the trace in `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Result<Reader<'a>, Error> {
+        Ok(Reader {
+            generations: Generations::new(bytes)?,
+            tables: Vec::new(),
+            current: None,
+            order: Ordering::new(),
+            syncs: 0,
+            last_ts: 0,
+            pending: None,
+            synced: false,
+            done: false,
+        })
+    }
+
+    /// The trace's format version.
+    pub fn version(&self) -> Version {
+        self.generations.version()
+    }
+
+    /// The tables (strings, stacks, clock) of the generation an event belongs to.
+    pub fn tables(&self, event: &Event) -> Option<&GenerationTables> {
+        self.tables.get(event.generation as usize).map(|t| &**t)
+    }
+
+    fn sync(&mut self, table_index: u32, time: i64) -> Event {
+        self.syncs += 1;
+        Event {
+            ty: SYNC_TYPE,
+            time,
+            m: NONE,
+            p: NONE,
+            g: NONE,
+            args: [self.syncs, 0, 0, 0],
+            extra: [0; 2],
+            generation: table_index,
+            offset: 0,
+        }
+    }
+
+    fn next_generation(&mut self) -> Result<Event, Error> {
+        if let Some(error) = self.pending.take() {
+            if self.synced {
+                return Err(error);
+            }
+            self.synced = true;
+            self.pending = Some(error);
+            return Ok(self.sync(u32::MAX, self.last_ts));
+        }
+        match self.generations.next_generation() {
+            NextGeneration::Generation(generation) => {
+                if let Some(error) = self.generations.take_deferred() {
+                    self.pending = Some(error);
+                    self.synced = false;
+                }
+                self.install(*generation)
+            }
+            NextGeneration::Error(error) => {
+                self.current = None;
+                self.pending = Some(error);
+                self.synced = true;
+                Ok(self.sync(u32::MAX, self.last_ts))
+            }
+            NextGeneration::End => {
+                self.done = true;
+                Ok(self.sync(u32::MAX, self.last_ts))
+            }
+        }
+    }
+
+    fn install(&mut self, generation: Generation<'a>) -> Result<Event, Error> {
+        let table_index = self.tables.len() as u32;
+        let number = generation.tables.number;
+        self.tables.push(generation.tables);
+        let mut frontier = Frontier::default();
+        for (m, batches) in generation.batches {
+            let mut cursor = Cursor::new(m, batches);
+            if cursor.next_event(generation.freq)? {
+                frontier.insert(cursor);
+            }
+        }
+        self.current = Some(Current {
+            number,
+            freq: generation.freq,
+            table_index,
+            frontier,
+            samples: generation.cpu_samples.into(),
+        });
+        Ok(self.sync(table_index, generation.freq.ns(generation.min_ts)))
+    }
+
+    /// Offers the event of frontier cursor `i` to the engine; on success moves the cursor on.
+    fn try_advance(&mut self, i: usize) -> Result<bool, Error> {
+        let Some(current) = self.current.as_mut() else { return Ok(false) };
+        let cursor = &mut current.frontier.heap[i];
+        let tables = &self.tables[current.table_index as usize];
+        if !self.order.advance(&mut cursor.ev, tables, current.table_index, cursor.m, current.number)? {
+            return Ok(false);
+        }
+        if cursor.next_event(current.freq)? {
+            current.frontier.update(i);
+        } else {
+            current.frontier.remove(i);
+        }
+        Ok(true)
+    }
+
+    fn sample_event(&self, sample: CpuSample, table_index: u32) -> Event {
+        Event {
+            ty: EventType::CPUSample.0,
+            time: sample.time,
+            m: sample.m as i64,
+            p: sample.p as i64,
+            g: if sample.g == 0 { NONE } else { sample.g as i64 },
+            args: [sample.stack, 0, 0, 0],
+            extra: [0; 2],
+            generation: table_index,
+            offset: sample.offset,
+        }
+    }
+
+    fn next_unchecked(&mut self) -> Result<Event, Error> {
+        if let Some(event) = self.order.queue.pop_front() {
+            return Ok(event);
+        }
+        let Some(current) = self.current.as_mut() else { return self.next_generation() };
+        if current.frontier.heap.is_empty() && current.samples.is_empty() {
+            return self.next_generation();
+        }
+        if let Some(sample) = current.samples.front().copied()
+            && (current.frontier.heap.is_empty() || sample.time < current.frontier.time(0))
+        {
+            current.samples.pop_front();
+            let table_index = current.table_index;
+            return Ok(self.sample_event(sample, table_index));
+        }
+        if !self.try_advance(0)? {
+            let current = self.current.as_mut().expect("a generation is installed");
+            // Stable sort by time: Go's sort is an insertion sort (also stable) for the usual
+            // twelve threads or fewer.
+            current.frontier.heap.sort_by_key(|c| c.ev.time);
+            let mut advanced = false;
+            for i in 1..current_len(&self.current) {
+                if self.try_advance(i)? {
+                    advanced = true;
+                    break;
+                }
+            }
+            if !advanced {
+                let current = self.current.as_ref().expect("a generation is installed");
+                let mut message = format!("broken trace: failed to advance: frontier:\n[gen={}]\n\n", current.number);
+                for cursor in &current.frontier.heap {
+                    let spec = EventType(cursor.ev.ty).spec();
+                    message.push_str(&format!(
+                        "M {} [{} time={}",
+                        cursor.m as i64,
+                        EventType(cursor.ev.ty).name(),
+                        cursor.ev.time
+                    ));
+                    for (name, value) in spec.map_or(&[][..], |s| &s.args[1..]).iter().zip(cursor.ev.args) {
+                        message.push_str(&format!(" {name}={value}"));
+                    }
+                    message.push_str("]\n");
+                }
+                let offset = current.frontier.heap.first().map_or(0, |c| c.ev.offset);
+                return Err(Error::new(ErrorKind::Ordering(message), offset));
+            }
+        }
+        self.order
+            .queue
+            .pop_front()
+            .ok_or_else(|| Error::new(ErrorKind::Ordering("advancing queued no event".into()), 0))
+    }
+
+    /// Checks that the event's string and stack IDs exist in its generation.
+    fn check_table_ids(&self, event: &Event) -> Result<(), Error> {
+        if event.ty == SYNC_TYPE {
+            return Ok(());
+        }
+        let Some(tables) = self.tables.get(event.generation as usize) else { return Ok(()) };
+        let ty = EventType(event.ty);
+        let Some(spec) = ty.spec() else { return Ok(()) };
+        let unknown = |table, id| Error::new(ErrorKind::UnknownTableId { table, id, event: spec.name }, event.offset);
+        if ty == EventType::CPUSample {
+            // Go checks the wrong argument for samples and then panics printing them; an
+            // unknown stack is reported here instead.
+            if !tables.has_stack(event.args[0]) {
+                return Err(unknown("stack", event.args[0]));
+            }
+            return Ok(());
+        }
+        for &i in spec.stack_args {
+            let id = event.args[i - 1];
+            if !tables.has_stack(id) {
+                return Err(unknown("stack", id));
+            }
+        }
+        for &i in spec.string_args {
+            let id = event.args[i - 1];
+            if tables.string(id).is_none() {
+                return Err(unknown("string", id));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn current_len(current: &Option<Current<'_>>) -> usize {
+    current.as_ref().map_or(0, |c| c.frontier.heap.len())
+}
+
+impl Iterator for Reader<'_> {
+    type Item = Result<Event, Error>;
+
+    fn next(&mut self) -> Option<Result<Event, Error>> {
+        if self.done && self.order.queue.is_empty() && self.pending.is_none() {
+            return None;
+        }
+        let result = self.next_unchecked().and_then(|mut event| {
+            self.check_table_ids(&event)?;
+            // Times are made strictly increasing, as Go's reader does.
+            if event.time <= self.last_ts {
+                event.time = self.last_ts + 1;
+            }
+            self.last_ts = event.time;
+            Ok(event)
+        });
+        if result.is_err() {
+            self.done = true;
+            self.pending = None;
+            self.order.queue.clear();
+        }
+        Some(result)
+    }
+}
