@@ -1,4 +1,5 @@
-//! Wire decoding throughput: walking every batch and record of a big trace.
+//! Reading throughput on a big trace: wire decoding (every batch and record), and ordering
+//! (the full event stream of Go's reader).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -6,7 +7,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_main};
 use gotrace_benches::bench_trace;
 use trace_format::text::write_wire_dump;
-use trace_format::{Item, WireReader, summarize};
+use trace_format::{Item, Reader, WireReader, summarize};
 
 /// Decodes every record and folds its arguments, so that nothing can be optimized away.
 fn decode_all(bytes: &[u8]) -> u64 {
@@ -34,6 +35,21 @@ fn wire(c: &mut Criterion) {
         b.iter(|| write_wire_dump(black_box(bytes), &mut std::io::sink()).expect("valid trace"))
     });
     group.finish();
+
+    let mut group = c.benchmark_group("order");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("events", |b| b.iter(|| count_events(black_box(bytes))));
+    group.finish();
+}
+
+/// Reads the ordered event stream to the end.
+fn count_events(bytes: &[u8]) -> u64 {
+    let mut n = 0u64;
+    for event in Reader::new(bytes).expect("valid header") {
+        n += u64::from(event.expect("valid trace").time() > 0);
+    }
+    n
 }
 
 // criterion_group! generates an undocumented function.

@@ -15,24 +15,68 @@ use crate::{Result, root};
 /// Goldens whose compressed text would exceed this are stored as a digest instead.
 const MAX_COMPRESSED_GOLDEN: usize = 1 << 20;
 
-pub fn run(args: &[String]) -> Result<()> {
-    let go = Toolchain::ensure(ORACLE_VERSION)?;
-    match args {
-        [flag] if flag == "--bless" => bless(&go),
-        [] => Err("usage: cargo xtask oracle --bless | cargo xtask oracle FILE...".into()),
-        files => {
-            let mut failed = 0;
-            for file in files {
-                if !compare(&go, Path::new(file))? {
-                    failed += 1;
-                }
-            }
-            if failed > 0 {
-                return Err(format!("{failed} of {} traces differ from Go", files.len()));
-            }
-            Ok(())
+/// The two outputs of Go's `go tool trace -d=...` that gotrace reproduces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `-d=wire`, reproduced by `gotrace dump --wire`.
+    Wire,
+    /// `-d=parsed`, reproduced by `gotrace dump`.
+    Parsed,
+}
+
+impl Mode {
+    const ALL: [Mode; 2] = [Mode::Wire, Mode::Parsed];
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Wire => "wire",
+            Mode::Parsed => "parsed",
         }
     }
+
+    fn ours(self, path: &Path, out: &mut dyn Write) -> Result<(), gotrace::CommandError> {
+        match self {
+            Mode::Wire => gotrace::dump_wire(path, out),
+            Mode::Parsed => gotrace::dump_parsed(path, out),
+        }
+    }
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let go = Toolchain::ensure(ORACLE_VERSION)?;
+    let mut modes = Vec::new();
+    let mut files = Vec::new();
+    let mut do_bless = false;
+    for arg in args {
+        match arg.as_str() {
+            "--bless" => do_bless = true,
+            "--wire" => modes.push(Mode::Wire),
+            "--parsed" => modes.push(Mode::Parsed),
+            flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
+            file => files.push(PathBuf::from(file)),
+        }
+    }
+    if modes.is_empty() {
+        modes = Mode::ALL.to_vec();
+    }
+    if do_bless {
+        return bless(&go, &modes);
+    }
+    if files.is_empty() {
+        return Err("usage: cargo xtask oracle --bless | cargo xtask oracle [--wire|--parsed] FILE...".into());
+    }
+    let mut failed = 0;
+    for file in &files {
+        for &mode in &modes {
+            if !compare(&go, file, mode)? {
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} comparisons of {} differ from Go", files.len() * modes.len()));
+    }
+    Ok(())
 }
 
 /// Every committed fixture in the new format (Go 1.22+), found by its header.
@@ -56,18 +100,30 @@ fn v2_fixtures() -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn bless(go: &Toolchain) -> Result<()> {
+fn bless(go: &Toolchain, modes: &[Mode]) -> Result<()> {
     let mut total = 0;
     for trace in v2_fixtures()? {
-        let output = go.trace_tool().arg("-d=wire").arg(&trace).output().map_err(|e| e.to_string())?;
+        for &mode in modes {
+            total += bless_one(go, &trace, mode)?;
+        }
+    }
+    println!("{total} bytes of goldens from Go {ORACLE_VERSION}");
+    Ok(())
+}
+
+/// Stores Go's output for one fixture and mode; returns the golden's size.
+fn bless_one(go: &Toolchain, trace: &Path, mode: Mode) -> Result<usize> {
+    {
+        let output =
+            go.trace_tool().arg(format!("-d={}", mode.name())).arg(trace).output().map_err(|e| e.to_string())?;
         if !output.status.success() {
             return Err(format!("Go failed on {}: {}", trace.display(), String::from_utf8_lossy(&output.stderr)));
         }
         let mut gz = GzEncoder::new(Vec::new(), Compression::best());
         gz.write_all(&output.stdout).map_err(|e| e.to_string())?;
         let compressed = gz.finish().map_err(|e| e.to_string())?;
-        let gz_path = trace.with_extension("wire.gz");
-        let digest_path = trace.with_extension("wire.sha256");
+        let gz_path = trace.with_extension(format!("{}.gz", mode.name()));
+        let digest_path = trace.with_extension(format!("{}.sha256", mode.name()));
         let _ = std::fs::remove_file(&gz_path);
         let _ = std::fs::remove_file(&digest_path);
         let (path, contents) = if compressed.len() <= MAX_COMPRESSED_GOLDEN {
@@ -77,12 +133,10 @@ fn bless(go: &Toolchain) -> Result<()> {
             let line = format!("sha256:{} bytes:{}\n", hex(&digest), output.stdout.len());
             (digest_path, line.into_bytes())
         };
-        total += contents.len();
         std::fs::write(&path, &contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!("{:>9} {}", contents.len(), path.strip_prefix(root()).unwrap_or(&path).display());
+        Ok(contents.len())
     }
-    println!("{total} bytes of goldens from Go {ORACLE_VERSION}");
-    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -90,10 +144,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Streams Go's and our dump of `trace` side by side; prints the first difference.
-fn compare(go: &Toolchain, trace: &Path) -> Result<bool> {
+fn compare(go: &Toolchain, trace: &Path, mode: Mode) -> Result<bool> {
     let mut child = go
         .trace_tool()
-        .arg("-d=wire")
+        .arg(format!("-d={}", mode.name()))
         .arg(trace)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -110,7 +164,7 @@ fn compare(go: &Toolchain, trace: &Path) -> Result<bool> {
     let (reader, mut writer) = std::io::pipe().map_err(|e| e.to_string())?;
     let path = trace.to_owned();
     let ours = std::thread::spawn(move || {
-        let result = gotrace::dump_wire(&path, &mut writer);
+        let result = mode.ours(&path, &mut writer);
         drop(writer);
         result.map_err(|e| e.to_string())
     });
@@ -120,7 +174,7 @@ fn compare(go: &Toolchain, trace: &Path) -> Result<bool> {
     let go_status = child.wait().map_err(|e| e.to_string())?;
     let go_err = go_err_reader.join().unwrap_or_default();
     let our_result = ours.join().unwrap_or_else(|_| Err("our dump panicked".into()));
-    let name = trace.display();
+    let name = format!("{} (-d={})", trace.display(), mode.name());
     match verdict {
         Difference::None { lines } => {
             println!("{name}: identical ({lines} lines)");

@@ -8,8 +8,8 @@ use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use trace_format::text::{DumpError, write_wire_dump};
-use trace_format::{BatchKind, Reader, TraceFile, WireSummary, summarize, write_parsed};
+use trace_format::text::{DumpError, write_parsed_dump, write_wire_dump};
+use trace_format::{BatchKind, TraceFile, WireSummary, summarize};
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -51,34 +51,28 @@ fn open(path: &Path) -> Result<TraceFile, CommandError> {
 
 /// `gotrace dump --wire`: writes every record of the trace as `go tool trace -d=wire` does.
 pub fn dump_wire(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
+    dump_with(path, out, |bytes, out| write_wire_dump(bytes, out))
+}
+
+/// `gotrace dump`: writes every event of the ordered stream as `go tool trace -d=parsed` does.
+pub fn dump_parsed(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
+    dump_with(path, out, |bytes, out| write_parsed_dump(bytes, out))
+}
+
+fn dump_with(
+    path: &Path,
+    out: &mut dyn Write,
+    dump: impl FnOnce(&[u8], &mut dyn Write) -> Result<(), DumpError>,
+) -> Result<(), CommandError> {
     let file = open(path)?;
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    let result = write_wire_dump(file.bytes(), &mut out);
+    let result = dump(file.bytes(), &mut out);
     out.flush()?;
     match result {
         Ok(()) => Ok(()),
         Err(DumpError::Trace(error)) => Err(CommandError::Trace(error)),
         Err(DumpError::Write(error)) => Err(CommandError::Write(error)),
     }
-}
-
-/// `gotrace dump`: writes every event of the ordered stream as `go tool trace -d=parsed` does.
-pub fn dump_parsed(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
-    let file = open(path)?;
-    let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    let mut reader = Reader::new(file.bytes()).map_err(CommandError::Trace)?;
-    let mut failure = None;
-    while let Some(event) = reader.next() {
-        match event {
-            Ok(event) => write_parsed(&mut out, &event, reader.tables(&event))?,
-            Err(error) => {
-                failure = Some(error);
-                break;
-            }
-        }
-    }
-    out.flush()?;
-    failure.map_or(Ok(()), |error| Err(CommandError::Trace(error)))
 }
 
 /// `gotrace analyze`: a report on the trace. Today this is the wire-level summary:

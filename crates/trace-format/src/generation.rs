@@ -5,7 +5,7 @@
 //! goroutine and proc restates its status in it. That is what makes generations the unit of
 //! parallel work.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};

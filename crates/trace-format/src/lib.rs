@@ -10,6 +10,7 @@
 //! - [`Batch::records`] walks the records of one batch; [`Record`] gives the raw arguments,
 //!   string data and stack frames, described by the [`EventSpec`] table in [`spec`].
 //! - [`text`] prints records in Go's text form, the output of `go tool trace -d=wire`.
+//! - [`textparse`] converts Go's text traces and trace test cases back into trace bytes.
 //! - [`summarize`] counts generations, batches and records by type.
 //! - [`TraceFile`] maps a file into memory; every reader works over `&[u8]`.
 //!
@@ -58,6 +59,7 @@ mod reader;
 pub mod spec;
 mod summary;
 pub mod text;
+pub mod textparse;
 mod varint;
 mod version;
 pub mod wire;

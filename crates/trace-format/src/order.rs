@@ -3,7 +3,9 @@
 //! (`internal/trace/order.go`), and rewrites ("smuggles") some arguments so that each event
 //! can be understood on its own.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
@@ -131,10 +133,10 @@ const NO_TASK: u64 = u64::MAX;
 impl Ordering {
     pub(crate) fn new() -> Ordering {
         Ordering {
-            gs: HashMap::new(),
-            ps: HashMap::new(),
-            ms: HashMap::new(),
-            tasks: HashMap::new(),
+            gs: HashMap::default(),
+            ps: HashMap::default(),
+            ms: HashMap::default(),
+            tasks: HashMap::default(),
             gc_seq: 0,
             gc_state: GcState::Undetermined,
             initial_generation: 0,

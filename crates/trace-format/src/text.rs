@@ -178,6 +178,19 @@ pub fn write_wire_dump<W: Write + ?Sized>(bytes: &[u8], out: &mut W) -> Result<(
     Ok(())
 }
 
+/// Writes every event of a Go 1.22+ trace, in order, as `go tool trace -d=parsed` prints it
+/// (with `TZ=UTC`: wall-clock times are printed in UTC).
+///
+/// On a damaged trace, every event before the damage is written, then the error is returned.
+pub fn write_parsed_dump<W: Write + ?Sized>(bytes: &[u8], out: &mut W) -> Result<(), DumpError> {
+    let mut reader = crate::Reader::new(bytes).map_err(DumpError::Trace)?;
+    while let Some(event) = reader.next() {
+        let event = event.map_err(DumpError::Trace)?;
+        crate::write_parsed(out, &event, reader.tables(&event))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -191,7 +191,10 @@ pub fn unquote(quoted: &str) -> Result<Vec<u8>, UnquoteError> {
         }
     }
     if bytes.get(pos) != Some(&quote) {
-        return fail(pos, if quote == b'\'' { "a character literal holds one character" } else { "missing closing quote" });
+        return fail(
+            pos,
+            if quote == b'\'' { "a character literal holds one character" } else { "missing closing quote" },
+        );
     }
     if pos + 1 != bytes.len() {
         return fail(pos + 1, "text after the closing quote");
@@ -332,10 +335,7 @@ fn text_spec(version: Version, ty: EventType) -> Option<&'static EventSpec> {
 
 /// Maps every event name of `version`'s text table to its type and specification.
 fn event_names(version: Version) -> HashMap<&'static str, (EventType, &'static EventSpec)> {
-    (0..=u8::MAX)
-        .map(EventType)
-        .filter_map(|ty| text_spec(version, ty).map(|spec| (spec.name, (ty, spec))))
-        .collect()
+    (0..=u8::MAX).map(EventType).filter_map(|ty| text_spec(version, ty).map(|spec| (spec.name, (ty, spec)))).collect()
 }
 
 /// The state of one conversion.
@@ -416,8 +416,8 @@ impl Parser<'_> {
         let Some(("data", quoted)) = line.split_once('=').map(|(key, value)| (key.trim(), value.trim())) else {
             return Err(fail(format!("expected the `data=\"...\"` line of `{name}`, found `{}`", line.trim())));
         };
-        let data =
-            unquote(quoted).map_err(|error| fail(format!("the data of `{name}` is not a Go-quoted string: {error}")))?;
+        let data = unquote(quoted)
+            .map_err(|error| fail(format!("the data of `{name}` is not a Go-quoted string: {error}")))?;
         write_uvarint(&mut self.out, data.len() as u64);
         self.out.extend_from_slice(&data);
         Ok(())
@@ -475,21 +475,24 @@ fn is_blank(s: &str) -> bool {
 
 /// The lines of a text, numbered, skipping blank and comment lines.
 struct Lines<'a> {
-    inner: std::iter::Zip<std::ops::RangeFrom<usize>, std::str::Split<'a, char>>,
+    inner: std::iter::Zip<std::ops::RangeFrom<usize>, std::str::SplitInclusive<'a, char>>,
     /// The number of the last line read, for errors at the end of the text.
     last: usize,
 }
 
 impl<'a> Lines<'a> {
     fn new(text: &'a str, first_line: usize) -> Lines<'a> {
-        Lines { inner: (first_line..).zip(text.split('\n')), last: first_line }
+        // Before any line is read, errors point at the line before the text (the `-- trace --`
+        // marker of a test case), or at line 1.
+        Lines { inner: (first_line..).zip(text.split_inclusive('\n')), last: first_line.saturating_sub(1).max(1) }
     }
 
     /// The next line holding a token, with its number.
     fn next_line(&mut self) -> Option<(usize, &'a str)> {
         for (number, line) in self.inner.by_ref() {
             self.last = number;
-            // Go's line scanner drops one carriage return before the newline.
+            // Go's line scanner drops the newline and one carriage return before it.
+            let line = line.strip_suffix('\n').unwrap_or(line);
             let line = line.strip_suffix('\r').unwrap_or(line);
             if next_token(line).is_some() {
                 return Some((number, line));
@@ -559,5 +562,419 @@ fn parse_expectation(data: &str, first_line: usize) -> Result<Expectation, TextE
         }
         None if line == "FAILURE" => Err(fail("`FAILURE` needs a quoted regular expression".to_string())),
         _ => Err(fail(format!("expected `SUCCESS` or `FAILURE \"<regexp>\"`, found `{line}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::write_wire_dump;
+    use crate::wire::{Item, RawFrame, WireReader};
+    use crate::writer::TraceWriter;
+    use proptest::prelude::*;
+
+    /// The header bytes of `version` followed by `records`.
+    fn trace(version: Version, records: &[u8]) -> Vec<u8> {
+        let mut bytes = header_bytes(version).to_vec();
+        bytes.extend_from_slice(records);
+        bytes
+    }
+
+    fn error(text: &str) -> TextError {
+        parse_text_trace(text).expect_err("the text should be rejected")
+    }
+
+    #[test]
+    fn records_become_type_bytes_and_minimal_uvarints() {
+        let text = "Trace Go1.22\n\
+                    EventBatch gen=1 m=18446744073709551615 time=300 size=3\n\
+                    GoStart dt=128 g=1 g_seq=0\n";
+        let mut expected = vec![1, 1];
+        expected.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+        expected.extend_from_slice(&[0xac, 0x02, 3, 16, 0x80, 0x01, 1, 0]);
+        assert_eq!(parse_text_trace(text), Ok(trace(Version::Go122, &expected)));
+    }
+
+    #[test]
+    fn batch_size_is_taken_literally() {
+        // Five is wrong for one `Strings` byte: the text decides, not the contents.
+        let bytes = parse_text_trace("Trace Go1.23\nEventBatch gen=1 m=0 time=0 size=5\nStrings\n").unwrap();
+        assert_eq!(bytes, trace(Version::Go123, &[1, 1, 0, 0, 5, 4]));
+    }
+
+    #[test]
+    fn strings_stacks_and_experimental_batches() {
+        let text = "Trace Go1.26\n\
+                    EventBatch gen=1 m=0 time=0 size=30\n\
+                    String id=1\n\tdata=\"a\\x00\\n\"\n\
+                    Stack id=2 nframes=2\n\
+                    \tpc=200 func=1 file=3 line=4\n\
+                    \tpc=5 func=6 file=7 line=8\n\
+                    ExperimentalBatch exp=1 gen=1 m=0 time=9\n\
+                    \tdata=\"\\x01\\x80\"\n\
+                    EndOfGeneration\n";
+        let expected = [
+            1, 1, 0, 0, 30, // EventBatch
+            5, 1, 3, b'a', 0, b'\n', // String
+            3, 2, 2, 0xc8, 0x01, 1, 3, 4, 5, 6, 7, 8, // Stack
+            49, 1, 1, 0, 9, 2, 0x01, 0x80, // ExperimentalBatch
+            52,   // EndOfGeneration
+        ];
+        assert_eq!(parse_text_trace(text), Ok(trace(Version::Go126, &expected)));
+    }
+
+    #[test]
+    fn blank_lines_comments_and_unicode_white_space() {
+        let text = "\n# a comment\n  \t\nTrace\u{3000}Go1.25 \r\n\
+                    \u{a0}GoStart\u{2028}dt=1\tg=2\u{85}g_seq=3\u{3000}\n\
+                    String id=4\n\n   # between a record and its data\n data = \"x\" \n\
+                    Stack id=5 nframes=1\n#\n\u{2003}pc=1 func=2 file=3 line=4\n";
+        let expected = [16, 1, 2, 3, 5, 4, 1, b'x', 3, 5, 1, 1, 2, 3, 4];
+        assert_eq!(parse_text_trace(text), Ok(trace(Version::Go125, &expected)));
+        // Leading zeros are plain decimal.
+        assert_eq!(parse_text_trace("Trace Go1.026\nFrequency freq=007"), Ok(trace(Version::Go126, &[8, 7])));
+    }
+
+    #[test]
+    fn data_may_be_any_go_literal() {
+        // Go's reader hands the value to strconv.Unquote, which also takes raw strings and
+        // character literals.
+        let text = "Trace Go1.22\nString id=1\ndata=`a\\n`\nString id=2\ndata='\\''\nString id=3\ndata=\"\"\n";
+        let expected = [5, 1, 3, b'a', b'\\', b'n', 5, 2, 1, b'\'', 5, 3, 0];
+        assert_eq!(parse_text_trace(text), Ok(trace(Version::Go122, &expected)));
+    }
+
+    #[test]
+    fn huge_frame_counts_follow_go() {
+        // Go turns nframes into an int: above i64::MAX it reads no frame lines.
+        let text = "Trace Go1.22\nStack id=1 nframes=18446744073709551615\nStrings\n";
+        let mut expected = vec![3, 1];
+        write_uvarint(&mut expected, u64::MAX);
+        expected.push(4);
+        assert_eq!(parse_text_trace(text), Ok(trace(Version::Go122, &expected)));
+        // Below it, the frames must be there.
+        let error = error("Trace Go1.22\nStack id=1 nframes=9223372036854775807\n pc=1 func=2 file=3 line=4\n");
+        assert_eq!(error.line(), 2);
+        assert!(error.message().contains("found 1"), "{error}");
+    }
+
+    #[test]
+    fn header_errors() {
+        let cases = [
+            ("", 1, "empty"),
+            ("\n# only a comment\n\n", 3, "empty"),
+            ("Trace", 1, "expected the header"),
+            ("Trace Go1.22 extra", 1, "after the header"),
+            ("Trace Go1.22#", 1, "after the header"),
+            ("Trace Go1.x", 1, "expected the header"),
+            ("Trace Go1.+22", 1, "expected the header"),
+            ("Trace go1.22", 1, "expected the header"),
+            ("trace Go1.22", 1, "expected the header"),
+            ("\nGoStart dt=1 g=1 g_seq=1", 2, "expected the header"),
+            ("Trace Go1.21", 1, "unsupported trace version Go1.21"),
+            ("Trace Go1.24", 1, "unsupported trace version Go1.24"),
+            ("Trace Go1.4294967318", 1, "unsupported"),
+            ("Trace Go1.99999999999999999999999", 1, "expected the header"),
+        ];
+        for (text, line, message) in cases {
+            let error = error(text);
+            assert_eq!(error.line(), line, "{text:?}: {error}");
+            assert!(error.message().contains(message), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn record_errors() {
+        let cases = [
+            ("Nonsense", 2, "unknown event `Nonsense`"),
+            ("GoSwitch dt=1 g=1 g_seq=1", 2, "added in Go1.23"),
+            ("EndOfGeneration", 2, "added in Go1.26"),
+            ("Span dt=1 id=1 npages_value=1 kindclass=1", 2, "experimental"),
+            ("GoStart dt=1 g=2", 2, "missing argument `g_seq`"),
+            ("GoStart dt=1 g_seq=2 g=3", 2, "expected argument `g`, found `g_seq`"),
+            ("GoStart dt=1 g 2 g_seq=3", 2, "expected argument `g=<value>`, found `g`"),
+            ("GoStart dt=1 g=2 g_seq=3 x", 2, "unexpected text after the arguments: `x`"),
+            ("GoStart dt=1 g=2 g_seq=3 # why", 2, "unexpected text after the arguments: `# why`"),
+            ("GoStart dt=1#x g=2 g_seq=3", 2, "missing argument `g`"),
+            ("GoStart dt=+1 g=2 g_seq=3", 2, "not an unsigned 64-bit decimal"),
+            ("GoStart dt=-1 g=2 g_seq=3", 2, "not an unsigned 64-bit decimal"),
+            ("GoStart dt=0x1 g=2 g_seq=3", 2, "not an unsigned 64-bit decimal"),
+            ("GoStart dt= g=2 g_seq=3", 2, "not an unsigned 64-bit decimal"),
+            ("GoStart dt=18446744073709551616 g=2 g_seq=3", 2, "not an unsigned 64-bit decimal"),
+            ("Strings extra", 2, "unexpected text"),
+            ("String id=1", 2, "ends before the `data=` line"),
+            ("String id=1\n# comment\n", 2, "ends before the `data=` line"),
+            ("String id=1\nStrings", 3, "expected the `data=\"...\"` line"),
+            ("String id=1\ndatum=\"x\"", 3, "expected the `data=\"...\"` line"),
+            ("String id=1\ndata=x", 3, "not a Go-quoted string"),
+            ("String id=1\ndata=\"x\" # comment", 3, "text after the closing quote"),
+            ("String id=1\ndata=\"\\q\"", 3, "unknown escape"),
+            ("Stack id=1 nframes=2\npc=1 func=2 file=3 line=4", 2, "declares 2 frames, found 1"),
+            (
+                "Stack id=1 nframes=1\npc=1 func=2 file=3",
+                3,
+                "frame 0 of the `Stack` on line 2: missing argument `line`",
+            ),
+            ("Stack id=1 nframes=1\npc=1 func=2 line=3 file=4", 3, "expected argument `file`"),
+        ];
+        for (record, line, message) in cases {
+            let text = format!("Trace Go1.22\n{record}");
+            let error = error(&text);
+            assert_eq!(error.line(), line, "{record:?}: {error}");
+            assert!(error.message().contains(message), "{record:?}: {error}");
+            assert_eq!(error.to_string(), format!("line {line}: {}", error.message()));
+        }
+    }
+
+    #[test]
+    fn tables_follow_the_header_version() {
+        assert!(parse_text_trace("Trace Go1.23\nGoSwitch dt=1 g=1 g_seq=1").is_ok());
+        assert!(parse_text_trace("Trace Go1.23\nSync").is_err());
+        assert!(parse_text_trace("Trace Go1.25\nClockSnapshot dt=1 mono=2 sec=3 nsec=4").is_ok());
+        assert!(parse_text_trace("Trace Go1.25\nSpan dt=1 id=1 npages_value=1 kindclass=1").is_err());
+        let span = parse_text_trace("Trace Go1.26\nSpan dt=1 id=2 npages_value=3 kindclass=4");
+        assert_eq!(span, Ok(trace(Version::Go126, &[128, 1, 2, 3, 4])));
+        // The experiment ID is written as Go's raw writer writes it: a uvarint.
+        let exp = parse_text_trace("Trace Go1.23\nExperimentalBatch exp=200 gen=1 m=2 time=3\ndata=\"\"");
+        assert_eq!(exp, Ok(trace(Version::Go123, &[49, 0xc8, 0x01, 1, 2, 3, 0])));
+    }
+
+    // Expected results are Go 1.27's strconv.Unquote of the same inputs.
+    #[test]
+    fn unquote_matches_go() {
+        let good: &[(&str, &[u8])] = &[
+            (r#""""#, b""),
+            ("''", b""),
+            ("'a'", b"a"),
+            (r"'\''", b"'"),
+            (r#"'"'"#, b"\""),
+            (r#""'""#, b"'"),
+            ("`a\\nb`", b"a\\nb"),
+            ("`a\rb`", b"ab"),
+            (r#""\a\b\f\n\r\t\v\\\"""#, b"\x07\x08\x0c\n\r\t\x0b\\\""),
+            (r#""\x00\xff\xFf""#, b"\x00\xff\xff"),
+            (r#""\101\377""#, b"A\xff"),
+            (r#""\u00e9\U0001F600""#, "é😀".as_bytes()),
+            (r#""\u0041""#, b"A"),
+            (r#""é日本""#, "é日本".as_bytes()),
+            ("'é'", "é".as_bytes()),
+            (r"'\x80'", b"\x80"),
+            (r"'\u00e9'", "é".as_bytes()),
+            (r#"" \x80\x81""#, b" \x80\x81"),
+        ];
+        for &(quoted, bytes) in good {
+            assert_eq!(unquote(quoted).as_deref(), Ok(bytes), "{quoted}");
+        }
+        let bad = [
+            "",
+            "\"",
+            "x",
+            "'ab'",
+            r#"'\"'"#,
+            r#""\'""#,
+            "`a`b`",
+            "`a",
+            r#""a"b"#,
+            r#""abc"#,
+            r#""\xg0""#,
+            r#""\x0""#,
+            r#""\400""#,
+            r#""\08""#,
+            r#""\01""#,
+            r#""\ud800""#,
+            r#""\U00110000""#,
+            r#""\q""#,
+            r#""\""#,
+            "\"a\nb\"",
+            "\"a\\\nb\"",
+            r#""\0""#,
+            r#""\777""#,
+            "'",
+            "'é",
+            "\"\\u00e",
+        ];
+        for quoted in bad {
+            let error = unquote(quoted).expect_err(quoted);
+            assert!(error.offset() <= quoted.len(), "{quoted}: {error}");
+            assert!(!error.reason().is_empty());
+        }
+    }
+
+    const TEST_CASE: &str = "comment lines\n\
+                             -- expect --\n\
+                             FAILURE \".*expected a proc \\\"but\\\" didn't\\\\.*\"\n\
+                             -- trace --\n\
+                             Trace Go1.22\n\
+                             EventBatch gen=1 m=0 time=0 size=2\n\
+                             Frequency freq=15\n";
+
+    #[test]
+    fn test_cases() {
+        let case = parse_test_case(TEST_CASE).unwrap();
+        assert_eq!(case.expect, Expectation::Failure(r#".*expected a proc "but" didn't\.*"#.to_string()));
+        assert_eq!(case.trace, trace(Version::Go122, &[1, 1, 0, 0, 2, 8, 15]));
+
+        let success = TEST_CASE.replace("FAILURE", "SUCCESS");
+        assert_eq!(parse_test_case(&success).unwrap().expect, Expectation::Success);
+        let bare = "-- expect --\nSUCCESS\r\n-- trace --\nTrace Go1.26";
+        assert_eq!(parse_test_case(bare).unwrap().trace, header_bytes(Version::Go126));
+        // As in Go, an empty expectation means success.
+        let empty = "-- expect --\n-- trace --\nTrace Go1.26\n";
+        assert_eq!(parse_test_case(empty).unwrap().expect, Expectation::Success);
+        // Marker names are trimmed; "-- --" is no marker.
+        let spaced = "--   expect  --\nSUCCESS\n-- --\n-- trace --\nTrace Go1.26\n";
+        assert_eq!(parse_test_case(spaced).unwrap().expect, Expectation::Success);
+    }
+
+    #[test]
+    fn test_case_errors() {
+        let cases = [
+            ("Trace Go1.22\n", 1, "exactly two files"),
+            ("-- expect --\nSUCCESS\n", 1, "exactly two files"),
+            ("-- expect --\n-- trace --\n-- extra --\n", 3, "exactly two files"),
+            ("-- trace --\nTrace Go1.22\n-- expect --\nSUCCESS\n", 1, "expected the file `expect`"),
+            ("-- expect --\nSUCCESS\n-- traces --\nTrace Go1.22\n", 3, "expected the file `trace`"),
+            ("-- expect --\nSUCCESS\n-- trace --\n\nTrace Go1.22\nBad\n", 6, "unknown event"),
+            ("-- expect --\nSUCCESS\n-- trace --\n", 3, "empty"),
+            ("-- expect --\nFAILURE\n-- trace --\nTrace Go1.22\n", 2, "needs a quoted"),
+            ("-- expect --\nFAILURE x\n-- trace --\nTrace Go1.22\n", 2, "not a Go-quoted string"),
+            ("-- expect --\nFAILURE  \"x\"\n-- trace --\nTrace Go1.22\n", 2, "not a Go-quoted string"),
+            ("-- expect --\nFAILURE \"\\xff\"\n-- trace --\nTrace Go1.22\n", 2, "not valid UTF-8"),
+            ("-- expect --\nsuccess\n-- trace --\nTrace Go1.22\n", 2, "expected `SUCCESS`"),
+            ("-- expect --\n\nSUCCESS\n-- trace --\nTrace Go1.22\n", 2, "expected `SUCCESS`"),
+            // The trace is converted first, as in Go.
+            ("-- expect --\nbad\n-- trace --\nTrace Go1.22\nBad\n", 5, "unknown event"),
+        ];
+        for (text, line, message) in cases {
+            let error = parse_test_case(text).expect_err(text);
+            assert_eq!(error.line(), line, "{text:?}: {error}");
+            assert!(error.message().contains(message), "{text:?}: {error}");
+        }
+    }
+
+    /// A trace with a record of every type `version`'s text table has, every kind of batch,
+    /// awkward data and values of every uvarint length.
+    fn sample_trace(version: Version) -> Vec<u8> {
+        const VALUES: [u64; 7] = [0, 1, 127, 128, 16_383, 1 << 40, u64::MAX];
+        let mut writer = TraceWriter::new(version);
+        for generation in [1, 2] {
+            writer.batch(generation, 3, 1000 * generation, |b| {
+                for (n, ty) in (0..=u8::MAX).map(EventType).enumerate() {
+                    let Some(spec) = text_spec(version, ty) else { continue };
+                    if spec.frames_file() || spec.trailer != Trailer::None {
+                        continue;
+                    }
+                    let args: Vec<u64> = (0..spec.args.len()).map(|i| VALUES[(n + i) % VALUES.len()]).collect();
+                    b.event(ty, &args);
+                }
+            });
+            writer.batch(generation, u64::MAX, 5, |b| {
+                b.event(EventType::Strings, &[])
+                    .string(1, b"hello \"world\"\n")
+                    .string(2, b"\x00\x01\x7f\x80\xff\\ \t\x07 \xe2\x82")
+                    .string(u64::MAX, "é 😀 \u{a0}\u{feff}\u{e0001}".as_bytes());
+            });
+            writer.batch(generation, u64::MAX, 6, |b| {
+                let frame = |pc: u64| RawFrame { pc, func: 1, file: 2, line: pc / 2 };
+                b.event(EventType::Stacks, &[])
+                    .stack(1, &[frame(0x4000_0000), frame(1), frame(u64::MAX)])
+                    .stack(2, &[])
+                    .stack(3, &[frame(128)]);
+            });
+            if version >= Version::Go123 {
+                writer.experimental_batch(1, generation, u64::MAX, 7, b"\x01\x80\x80\x80\xec\x83\xee\x0c\x80@");
+            }
+            if version.has_end_of_generation() {
+                writer.end_of_generation();
+            }
+        }
+        writer.into_bytes()
+    }
+
+    /// `bytes` with every batch header written with minimal uvarints, as the text parser
+    /// writes them (the records inside batches are minimal already).
+    fn minimal_headers(bytes: &[u8]) -> Vec<u8> {
+        let reader = WireReader::new(bytes).unwrap();
+        let mut out = header_bytes(reader.version()).to_vec();
+        for item in reader {
+            match item.unwrap() {
+                Item::EndOfGeneration { .. } => out.push(EventType::EndOfGeneration.0),
+                Item::Batch(batch) => {
+                    let loc = batch.location();
+                    match batch.experiment() {
+                        None => out.push(EventType::EventBatch.0),
+                        Some(exp) => out.extend_from_slice(&[EventType::ExperimentalBatch.0, exp]),
+                    }
+                    for value in [loc.generation, loc.thread, batch.time(), batch.size()] {
+                        write_uvarint(&mut out, value);
+                    }
+                    out.extend_from_slice(batch.data());
+                }
+            }
+        }
+        out
+    }
+
+    fn dump(version: Version, bytes: &[u8]) -> String {
+        let mut text = format!("Trace Go1.{}\n", version.minor()).into_bytes();
+        write_wire_dump(bytes, &mut text).unwrap();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn wire_dumps_read_back() {
+        for version in Version::ALL {
+            let original = sample_trace(version);
+            let text = dump(version, &original);
+            let parsed = parse_text_trace(&text).unwrap_or_else(|e| panic!("{version}: {e}\n{text}"));
+            assert_eq!(parsed, minimal_headers(&original), "{version}");
+            assert_eq!(dump(version, &parsed), text, "{version}");
+        }
+    }
+
+    #[test]
+    fn empty_strings_do_not_read_back() {
+        // -d=wire prints no data line for empty data, while the text format requires one:
+        // Go has the same asymmetry.
+        let mut writer = TraceWriter::new(Version::Go122);
+        writer.batch(1, 0, 0, |b| {
+            b.event(EventType::Strings, &[]).string(1, b"").string(2, b"x");
+        });
+        let text = dump(Version::Go122, writer.bytes());
+        assert!(text.contains("String id=1\nString id=2\n"), "{text}");
+        let error = parse_text_trace(&text).unwrap_err();
+        assert_eq!(error.line(), 5, "{error}");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in any::<String>()) {
+            let _ = parse_text_trace(&text);
+            let _ = parse_test_case(&text);
+            let _ = unquote(&text);
+        }
+
+        #[test]
+        fn near_valid_text_never_panics(pieces in proptest::collection::vec(prop_oneof![
+            Just("Trace Go1.22\n"), Just("Trace Go1.26\n"), Just("EventBatch gen=1 m=2 time=3 size=4\n"),
+            Just("String id=1\n"), Just("Stack id=1 nframes=2\n"), Just("nframes=18446744073709551615\n"),
+            Just("pc=1 func=2 file=3 line=4\n"), Just("data=\""), Just("\\x"), Just("\\u12"), Just("\\"),
+            Just("\"\n"), Just("'"), Just("`"), Just("#"), Just("\n"), Just(" "), Just("\u{3000}"), Just("é"),
+            Just("-- expect --\n"), Just("-- trace --\n"), Just("FAILURE "), Just("SUCCESS\n"), Just("="),
+            Just("ExperimentalBatch exp=1 gen=1 m=1 time=1\n"), Just("99999999999999999999"), Just("\r"),
+        ], 0..40)) {
+            let text = pieces.concat();
+            let _ = parse_text_trace(&text);
+            let _ = parse_test_case(&text);
+            let _ = unquote(&text);
+        }
+
+        #[test]
+        fn quoting_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let mut quoted = Vec::new();
+            crate::text::quote_into(&mut quoted, &bytes);
+            let quoted = String::from_utf8(quoted).unwrap();
+            prop_assert_eq!(unquote(&quoted), Ok(bytes));
+        }
     }
 }

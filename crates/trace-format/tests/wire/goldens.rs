@@ -1,18 +1,20 @@
-//! `gotrace dump --wire` against Go 1.27's `go tool trace -d=wire`, whose output was stored
-//! next to each fixture by `cargo xtask oracle --bless`.
+//! `gotrace dump --wire` and `gotrace dump` against Go 1.27's `go tool trace -d=wire` and
+//! `-d=parsed`, whose outputs were stored next to each fixture by `cargo xtask oracle --bless`.
 
 use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use trace_format::text::write_wire_dump;
+use trace_format::text::{DumpError, write_parsed_dump, write_wire_dump};
 
 use crate::fixtures::{short, v2_traces};
 
-fn our_dump(trace: &Path) -> Vec<u8> {
+type Dump = fn(&[u8], &mut Vec<u8>) -> Result<(), DumpError>;
+
+fn our_dump(trace: &Path, dump: Dump) -> Vec<u8> {
     let bytes = std::fs::read(trace).unwrap();
     let mut out = Vec::new();
-    write_wire_dump(&bytes, &mut out).unwrap_or_else(|e| panic!("{}: {e}", short(trace)));
+    dump(&bytes, &mut out).unwrap_or_else(|e| panic!("{}: {e}", short(trace)));
     out
 }
 
@@ -34,16 +36,26 @@ fn first_difference(expected: &[u8], ours: &[u8]) -> Option<String> {
 
 #[test]
 fn wire_dump_is_identical_to_go() {
+    check_all("wire", |bytes, out| write_wire_dump(bytes, out));
+}
+
+#[test]
+fn parsed_dump_is_identical_to_go() {
+    check_all("parsed", |bytes, out| write_parsed_dump(bytes, out));
+}
+
+/// Compares our dump of every Go 1.22+ fixture with Go's stored `-d=<mode>` output.
+fn check_all(mode: &str, dump: Dump) {
     let mut failures = Vec::new();
     for trace in v2_traces() {
-        let ours = our_dump(&trace);
-        let gz = trace.with_extension("wire.gz");
-        let digest = trace.with_extension("wire.sha256");
+        let ours = our_dump(&trace, dump);
+        let gz = trace.with_extension(format!("{mode}.gz"));
+        let digest = trace.with_extension(format!("{mode}.sha256"));
         if gz.exists() {
             let mut expected = Vec::new();
             flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap()).read_to_end(&mut expected).unwrap();
             if let Some(diff) = first_difference(&expected, &ours) {
-                failures.push(format!("{}: differs from Go at {diff}", short(&trace)));
+                failures.push(format!("{}: -d={mode} differs from Go at {diff}", short(&trace)));
             }
         } else if digest.exists() {
             let want = std::fs::read_to_string(&digest).unwrap();
@@ -54,7 +66,7 @@ fn wire_dump_is_identical_to_go() {
             );
             if want.trim() != got {
                 failures.push(format!(
-                    "{}: output digest differs from Go's; run `cargo xtask oracle fixtures/traces/{}` to see the first difference",
+                    "{}: -d={mode} output digest differs from Go's; run `cargo xtask oracle --{mode} fixtures/traces/{}` to see the first difference",
                     short(&trace),
                     short(&trace)
                 ));
