@@ -36,12 +36,12 @@ fn first_difference(expected: &[u8], ours: &[u8]) -> Option<String> {
 
 #[test]
 fn wire_dump_is_identical_to_go() {
-    check_all("wire", |bytes, out| write_wire_dump(bytes, out));
+    check_all("wire", write_wire_dump);
 }
 
 #[test]
 fn parsed_dump_is_identical_to_go() {
-    check_all("parsed", |bytes, out| write_parsed_dump(bytes, out));
+    check_all("parsed", write_parsed_dump);
 }
 
 /// Compares our dump of every Go 1.22+ fixture with Go's stored `-d=<mode>` output.
