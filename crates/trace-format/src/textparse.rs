@@ -42,8 +42,8 @@ impl TextError {
     }
 
     /// The 1-based line of the input the error is about. When the input ends too early, the
-    /// line of the record (or header) that needed more; for a test case, lines are counted
-    /// from the start of the whole `.test` file.
+    /// line of the record that needed more (for a text with no header, its last line); for a
+    /// test case, lines are counted from the start of the whole `.test` file.
     pub fn line(&self) -> usize {
         self.line
     }
@@ -84,6 +84,12 @@ pub struct TestCase {
 
 /// Converts a text trace (the `Trace Go1.NN` header and its records) into binary trace bytes,
 /// exactly as Go's `internal/trace/raw` text reader and writer do.
+///
+/// The version's own event table applies (a Go 1.22 text cannot name `GoSwitch`). Where Go
+/// accepts texts that make no v2 trace, this function refuses them: headers naming the old
+/// format (`Go1.11`, `Go1.19`, `Go1.21`, which Go turns into a bare header), and version
+/// numbers that only wrap around to a known one in Go's 32-bit conversion. It has no limit
+/// on line length, where Go's line scanner stops at 64 KiB.
 ///
 /// ```
 /// use trace_format::textparse::parse_text_trace;
@@ -366,6 +372,7 @@ impl Parser<'_> {
         }
         match spec.trailer {
             Trailer::None => Ok(()),
+            // The frame count is `Stack`'s second argument, `nframes`.
             Trailer::Frames => self.frames(number, name, values[1]),
             Trailer::Data => self.data(number, name),
         }
