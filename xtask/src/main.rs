@@ -10,6 +10,7 @@
 
 mod fixtures;
 mod go;
+mod gotests;
 mod oracle;
 
 use std::path::{Path, PathBuf};
@@ -26,10 +27,13 @@ tasks:
                                fixtures/traces/<go-version>/*.trace from fixtures/gen.
   fixtures --size SIZE [--go V] Write a big trace of about SIZE (e.g. 50MB, 500MB) to
                                target/fixtures/big-SIZE.trace, for benchmarks; never committed.
-  oracle --bless               Run Go 1.27's `go tool trace -d=wire` on every committed Go 1.22+
-                               fixture and store its output (or a digest) as the golden.
-  oracle FILE...               Compare `gotrace dump --wire FILE` with Go 1.27's `-d=wire`, live,
-                               and show the first differing line with context.
+  oracle --bless               Run Go 1.27's `go tool trace -d=wire` and `-d=parsed` on every
+                               committed Go 1.22+ fixture and store the outputs as goldens.
+  oracle [--wire|--parsed] FILE...
+                               Compare `gotrace dump [--wire] FILE` with Go 1.27's `-d=parsed`
+                               and `-d=wire`, live, and show the first differing line.
+  oracle --go-tests            Run Go's own reader test cases (from the installed Go 1.27) and
+                               require our verdict and output to agree with Go's.
   bench                        Generate the 50 MB benchmark trace if missing, then `cargo bench`.
   printable-table              Regenerate the table of printable runes from Go's strconv.IsPrint.";
 

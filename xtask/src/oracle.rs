@@ -50,6 +50,7 @@ pub fn run(args: &[String]) -> Result<()> {
     for arg in args {
         match arg.as_str() {
             "--bless" => do_bless = true,
+            "--go-tests" => return crate::gotests::run(&go),
             "--wire" => modes.push(Mode::Wire),
             "--parsed" => modes.push(Mode::Parsed),
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
