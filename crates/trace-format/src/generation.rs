@@ -191,17 +191,25 @@ impl<'a> GenerationBuilder<'a> {
         }
     }
 
-    /// The records after the batch's section marker.
-    fn section(batch: &Batch<'a>) -> impl Iterator<Item = Result<Record<'a>, Error>> {
-        batch.records().skip(1)
+    /// The records after the batch's section marker, each of which must be an `expected`
+    /// record (Go names it `what` in its error).
+    fn section(
+        batch: &Batch<'a>,
+        expected: EventType,
+        what: &'static str,
+    ) -> impl Iterator<Item = Result<Record<'a>, Error>> {
+        batch.records().skip(1).map(move |record| {
+            let record = record?;
+            if record.event_type() != expected {
+                return Err(malformed(format!("expected {what} event, got {}", record.event_type().0), &record));
+            }
+            Ok(record)
+        })
     }
 
     fn add_strings(&mut self, batch: &Batch<'a>) -> Result<(), Error> {
-        for record in Self::section(batch) {
+        for record in Self::section(batch, EventType::String, "string") {
             let record = record?;
-            if record.event_type() != EventType::String {
-                return Err(malformed(format!("expected string event, got {}", record.event_type().0), &record));
-            }
             let id = record.args()[0];
             let data = record.data().unwrap_or_default();
             if data.len() as u64 > MAX_STRING_LEN {
@@ -219,11 +227,8 @@ impl<'a> GenerationBuilder<'a> {
     }
 
     fn add_stacks(&mut self, batch: &Batch<'a>) -> Result<(), Error> {
-        for record in Self::section(batch) {
+        for record in Self::section(batch, EventType::Stack, "stack") {
             let record = record?;
-            if record.event_type() != EventType::Stack {
-                return Err(malformed(format!("expected stack event, got {}", record.event_type().0), &record));
-            }
             let (id, count) = (record.args()[0], record.args()[1]);
             if count > MAX_STACK_FRAMES {
                 return Err(malformed(format!("invalid stack size {count}, maximum is {MAX_STACK_FRAMES}"), &record));
@@ -247,11 +252,8 @@ impl<'a> GenerationBuilder<'a> {
     }
 
     fn add_cpu_samples(&mut self, batch: &Batch<'a>) -> Result<(), Error> {
-        for record in Self::section(batch) {
+        for record in Self::section(batch, EventType::CPUSample, "CPU sample") {
             let record = record?;
-            if record.event_type() != EventType::CPUSample {
-                return Err(malformed(format!("expected CPU sample event, got {}", record.event_type().0), &record));
-            }
             let [time, m, p, g, stack] = record.args().try_into().unwrap_or([0; 5]);
             // The time is converted once the generation's frequency is known.
             self.cpu_samples.push(CpuSample { time: time as i64, m, p, g, stack, offset: record.offset() });

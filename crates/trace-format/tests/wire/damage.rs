@@ -339,3 +339,53 @@ fn arbitrary_bytes_after_a_header_never_panic() {
         }
     }
 }
+
+/// The ordered reader on a cut trace: the events it delivers are the first events of the
+/// whole trace (but for a last `Sync`, which Go's reader adds before reporting damage found
+/// between generations), and it ends with an error at or before the cut.
+///
+/// Before Go 1.26 a generation cut short is still delivered, and its start time is the
+/// earliest batch that survived, so times may differ there: they are compared from Go 1.26 on,
+/// where only complete generations are delivered.
+#[test]
+fn ordered_reader_keeps_events_before_the_cut() {
+    let richest = v2_traces().into_iter().filter(|p| p.ends_with("allevents.trace")).collect::<Vec<_>>();
+    assert_eq!(richest.len(), 6, "an allevents fixture of each Go release from 1.22 to 1.27");
+    for path in richest {
+        let (bytes, name) = (std::fs::read(&path).unwrap(), short(&path));
+        let compare_times = trace_format::read_header(&bytes).unwrap().has_end_of_generation();
+        let key = |events: &[trace_format::Event]| -> Vec<(trace_format::EventKind, i64, i64, i64, Option<i64>)> {
+            let time = |e: &trace_format::Event| compare_times.then_some(e.time());
+            events.iter().map(|e| (e.kind(), e.thread(), e.proc(), e.goroutine(), time(e))).collect()
+        };
+        let full = key(&ordered(&bytes).0);
+        let mut rng = Lcg(bytes.len() as u64 ^ 0x0bde);
+        for _ in 0..40 {
+            let cut = trace_format::HEADER_LEN + rng.below(bytes.len() - trace_format::HEADER_LEN);
+            let (events, error) = ordered(&bytes[..cut]);
+            let events = key(&events);
+            let error = error.unwrap_or_else(|| panic!("{name} cut at {cut}: no error"));
+            assert!(error.offset() <= cut as u64, "{name} cut at {cut}: {error}");
+            let same = if full.starts_with(&events) {
+                events.len()
+            } else {
+                let last = events.last().expect("at least one event");
+                assert_eq!(last.0, trace_format::EventKind::Sync, "{name} cut at {cut}: {error}");
+                events.len() - 1
+            };
+            assert!(full.starts_with(&events[..same]), "{name} cut at {cut}: events differ from the whole trace's");
+        }
+    }
+}
+
+/// Every event the reader delivers, and the error that ended it, if any.
+fn ordered(bytes: &[u8]) -> (Vec<trace_format::Event>, Option<Error>) {
+    let mut events = Vec::new();
+    for event in trace_format::Reader::new(bytes).unwrap() {
+        match event {
+            Ok(event) => events.push(event),
+            Err(error) => return (events, Some(error)),
+        }
+    }
+    (events, None)
+}
