@@ -67,10 +67,140 @@ impl EventKind {
     }
 }
 
-/// High-level goroutine states.
-pub(crate) const GO_STATES: [&str; 6] = ["Undetermined", "NotExist", "Runnable", "Running", "Waiting", "Syscall"];
-/// High-level proc states.
-pub(crate) const PROC_STATES: [&str; 4] = ["Undetermined", "NotExist", "Running", "Idle"];
+/// High-level goroutine states, named as Go prints them.
+const GO_STATES: [&str; 6] = ["Undetermined", "NotExist", "Runnable", "Running", "Waiting", "Syscall"];
+/// High-level proc states, named as Go prints them.
+const PROC_STATES: [&str; 4] = ["Undetermined", "NotExist", "Running", "Idle"];
+
+/// The state of a goroutine, as Go's reader models it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GoState {
+    /// Not known: the goroutine existed before the trace started.
+    Undetermined,
+    /// Not created yet, or finished.
+    NotExist,
+    /// Ready to run, waiting for a proc.
+    Runnable,
+    /// Running on a proc.
+    Running,
+    /// Blocked (channel, lock, network, sleep, ...).
+    Waiting,
+    /// In a system call.
+    Syscall,
+}
+
+/// The state of a proc (Go's P), as Go's reader models it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProcState {
+    /// Not known: the proc existed before the trace started.
+    Undetermined,
+    /// Does not exist (GOMAXPROCS is lower).
+    NotExist,
+    /// Running goroutines.
+    Running,
+    /// Idle.
+    Idle,
+}
+
+impl GoState {
+    fn from_index(i: u64) -> GoState {
+        [
+            GoState::Undetermined,
+            GoState::NotExist,
+            GoState::Runnable,
+            GoState::Running,
+            GoState::Waiting,
+            GoState::Syscall,
+        ]
+        .get(i as usize)
+        .copied()
+        .unwrap_or(GoState::Undetermined)
+    }
+
+    /// The state's name as Go prints it.
+    pub fn name(self) -> &'static str {
+        GO_STATES[self as usize]
+    }
+}
+
+impl ProcState {
+    fn from_index(i: u64) -> ProcState {
+        [ProcState::Undetermined, ProcState::NotExist, ProcState::Running, ProcState::Idle]
+            .get(i as usize)
+            .copied()
+            .unwrap_or(ProcState::Undetermined)
+    }
+
+    /// The state's name as Go prints it.
+    pub fn name(self) -> &'static str {
+        PROC_STATES[self as usize]
+    }
+}
+
+/// What changed state, and between which states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// A goroutine.
+    Goroutine {
+        /// The goroutine's ID.
+        id: i64,
+        /// The state before.
+        from: GoState,
+        /// The state after.
+        to: GoState,
+    },
+    /// A proc.
+    Proc {
+        /// The proc's ID.
+        id: i64,
+        /// The state before.
+        from: ProcState,
+        /// The state after.
+        to: ProcState,
+    },
+}
+
+/// A state transition with its reason and stack, resolved through the event's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateTransition<'t> {
+    /// What changed state.
+    pub transition: Transition,
+    /// Why (for goroutines that stop or block: `chan receive`, `sync`, `preempted`, ...).
+    pub reason: &'t [u8],
+    /// The stack of the transition, if it has one.
+    pub stack: Option<u64>,
+}
+
+impl StateTransition<'_> {
+    /// Whether a goroutine was created.
+    pub fn is_creation(&self) -> bool {
+        matches!(self.transition, Transition::Goroutine { from: GoState::NotExist, .. })
+    }
+
+    /// The reason a running goroutine blocked, if this is such a transition.
+    pub fn block_reason(&self) -> Option<&[u8]> {
+        match self.transition {
+            Transition::Goroutine { from: GoState::Running, to: GoState::Waiting, .. } => Some(self.reason),
+            _ => None,
+        }
+    }
+}
+
+/// The state transition an event describes, or `None` if it is of another kind.
+pub fn state_transition<'t>(event: &Event, tables: Option<&'t GenerationTables>) -> Option<StateTransition<'t>> {
+    if event.kind() != EventKind::StateTransition {
+        return None;
+    }
+    let (resource, from, to, reason, stack) = transition(event);
+    let transition = match resource {
+        Resource::Goroutine(id) => {
+            Transition::Goroutine { id, from: GoState::from_index(from), to: GoState::from_index(to) }
+        }
+        Resource::Proc(id) => Transition::Proc { id, from: ProcState::from_index(from), to: ProcState::from_index(to) },
+    };
+    let reason = reason.and_then(|id| tables?.string(id)).unwrap_or_default();
+    Some(StateTransition { transition, reason, stack })
+}
 
 /// Go's high-level goroutine states, by index into [`GO_STATES`].
 pub(crate) mod go_state {
@@ -364,18 +494,16 @@ pub fn write_parsed<W: Write + ?Sized>(
             write_quoted(out, string(a[2]))?;
         }
         EventKind::StateTransition => {
-            let (resource, from, to, reason, stack) = transition(event);
-            match resource {
-                Resource::Goroutine(id) => {
-                    write!(out, " GoID={id} {}->{}", GO_STATES[from as usize], GO_STATES[to as usize])?
+            // Always present for this kind.
+            if let Some(st) = state_transition(event, tables) {
+                match st.transition {
+                    Transition::Goroutine { id, from, to } => write!(out, " GoID={id} {}->{}", from.name(), to.name())?,
+                    Transition::Proc { id, from, to } => write!(out, " ProcID={id} {}->{}", from.name(), to.name())?,
                 }
-                Resource::Proc(id) => {
-                    write!(out, " ProcID={id} {}->{}", PROC_STATES[from as usize], PROC_STATES[to as usize])?
-                }
+                out.write_all(b" Reason=")?;
+                write_quoted(out, st.reason)?;
+                transition_stack = st.stack;
             }
-            out.write_all(b" Reason=")?;
-            write_quoted(out, reason.map_or(&[][..], string))?;
-            transition_stack = stack;
         }
         EventKind::Experimental => {
             let spec = ty.spec().map_or(&[][..], |s| s.args);

@@ -1,23 +1,57 @@
 //! Reads Go execution traces: the files written by `runtime/trace`, `go test -trace` and the
 //! `/debug/pprof/trace` handler.
 //!
-//! This crate is the foundation of gotrace and a complete library on its own. Today it decodes
-//! the wire format of Go 1.22 and later traces (format versions 1.22, 1.23, 1.25 and 1.26):
-//! the header, batch framing, generation boundaries and every record, exactly as Go's own
-//! reader splits them, without copying the input or allocating per event.
+//! This crate is the foundation of gotrace and a complete library on its own. It reads Go
+//! 1.22 and later traces (format versions 1.22, 1.23, 1.25 and 1.26) exactly as Go's own
+//! reader does, without copying the input:
 //!
-//! - [`WireReader`] walks the top level of a trace: batches and end-of-generation records.
-//! - [`Batch::records`] walks the records of one batch; [`Record`] gives the raw arguments,
-//!   string data and stack frames, described by the [`EventSpec`] table in [`spec`].
-//! - [`text`] prints records in Go's text form, the output of `go tool trace -d=wire`.
-//! - [`textparse`] converts Go's text traces and trace test cases back into trace bytes.
-//! - [`summarize`] counts generations, batches and records by type.
+//! - [`Reader`] yields the ordered stream of [`Event`]s, Go's high-level event model: state
+//!   transitions of goroutines and procs, ranges (GC, stop-the-world, sweeps, mark assists),
+//!   tasks, regions, logs, metrics, labels, CPU samples and one `Sync` per generation. Strings
+//!   and stacks are looked up in the event's [`GenerationTables`]; [`write_parsed`] prints an
+//!   event as `go tool trace -d=parsed` does.
+//! - [`WireReader`] walks the raw top level of a trace: batches and end-of-generation records;
+//!   [`Batch::records`] walks the records of one batch, described by the [`EventSpec`] table
+//!   in [`spec`]. Decoding allocates nothing per record.
+//! - [`text`] prints both dumps (`-d=wire` and `-d=parsed`); [`textparse`] reads Go's textual
+//!   test traces; [`summarize`] counts generations, batches and records by type.
 //! - [`TraceFile`] maps a file into memory; every reader works over `&[u8]`.
 //!
 //! Input is never trusted: every error is an [`Error`] naming the byte offset, the batch and
 //! what was expected, and a damaged trace still yields everything before the damage.
 //!
-//! # Example
+//! # Examples
+//!
+//! Count the goroutines a trace creates and find the reasons they blocked:
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use trace_format::{EventKind, Reader, TraceFile};
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/traces/1.27.3/allevents.trace");
+//! let file = TraceFile::open(path).expect("the fixture exists");
+//! let mut reader = Reader::new(file.bytes())?;
+//! let mut block_reasons = BTreeMap::new();
+//! let mut created = 0;
+//! while let Some(event) = reader.next() {
+//!     let event = event?;
+//!     if event.kind() != EventKind::StateTransition {
+//!         continue;
+//!     }
+//!     let transition = reader.transition(&event).expect("a state transition");
+//!     if transition.is_creation() {
+//!         created += 1;
+//!     }
+//!     if let Some(reason) = transition.block_reason() {
+//!         *block_reasons.entry(String::from_utf8_lossy(reason).into_owned()).or_insert(0) += 1;
+//!     }
+//! }
+//! assert!(created > 10);
+//! assert!(block_reasons.contains_key("chan receive"));
+//! # Ok::<(), trace_format::Error>(())
+//! ```
+//!
+//! Walk the raw records of a hand-made trace:
 //!
 //! ```
 //! use trace_format::writer::TraceWriter;
@@ -66,7 +100,9 @@ pub mod wire;
 pub mod writer;
 
 pub use error::{BatchLocation, Error, ErrorKind, Expected};
-pub use event::{Event, EventKind, NONE, write_parsed};
+pub use event::{
+    Event, EventKind, GoState, NONE, ProcState, StateTransition, Transition, state_transition, write_parsed,
+};
 pub use file::TraceFile;
 pub use generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};
 pub use reader::Reader;

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
-use crate::event::{Event, NONE, SYNC_TYPE};
+use crate::event::{Event, NONE, SYNC_TYPE, StateTransition, state_transition};
 use crate::generation::{CpuSample, Frequency, Generation, GenerationTables, Generations, NextGeneration};
 use crate::order::{BaseEvent, Ordering};
 use crate::spec::{EventClass, EventType};
@@ -193,6 +193,12 @@ impl<'a> Reader<'a> {
     /// The tables (strings, stacks, clock) of the generation an event belongs to.
     pub fn tables(&self, event: &Event) -> Option<&GenerationTables> {
         self.tables.get(event.generation as usize).map(|t| &**t)
+    }
+
+    /// The state transition `event` describes, with its reason string resolved, or `None` if
+    /// it is not a state transition.
+    pub fn transition(&self, event: &Event) -> Option<StateTransition<'_>> {
+        state_transition(event, self.tables(event))
     }
 
     fn sync(&mut self, table_index: u32, time: i64) -> Event {
