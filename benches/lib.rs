@@ -12,8 +12,9 @@ use trace_format::TraceFile;
 /// The trace to benchmark, mapped, and its path.
 pub fn bench_trace() -> (TraceFile, PathBuf) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches/ is in the workspace");
+    // A relative path is taken from the workspace root: cargo runs benchmarks in benches/.
     let path = std::env::var_os("GOTRACE_BENCH_TRACE")
-        .map(PathBuf::from)
+        .map(|p| root.join(p))
         .or_else(|| Some(root.join("target/fixtures/big-50MB.trace")).filter(|p| p.exists()))
         .unwrap_or_else(|| {
             eprintln!("no big trace: run `cargo xtask bench` to generate one; using the largest committed fixture");
