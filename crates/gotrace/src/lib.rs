@@ -8,6 +8,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use trace_format::ir::TraceIr;
 use trace_format::text::{DumpError, write_parsed_dump, write_wire_dump};
 use trace_format::{BatchKind, TraceFile, WireSummary, summarize};
 
@@ -73,6 +74,18 @@ fn dump_with(
         Err(DumpError::Trace(error)) => Err(CommandError::Trace(error)),
         Err(DumpError::Write(error)) => Err(CommandError::Write(error)),
     }
+}
+
+/// `gotrace ir`: reads the whole trace into the intermediate representation and stores it
+/// at `output`. Returns the number of events and the stored size.
+pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError> {
+    let file = open(path)?;
+    let ir = TraceIr::from_trace(file.bytes()).map_err(CommandError::Trace)?;
+    let file = std::fs::File::create(output).map_err(CommandError::Write)?;
+    let mut out = io::BufWriter::new(file);
+    ir.write_to(&mut out).and_then(|()| out.flush()).map_err(CommandError::Write)?;
+    let size = std::fs::metadata(output).map_err(CommandError::Write)?.len();
+    Ok((ir.event_count(), size as usize))
 }
 
 /// `gotrace analyze`: a report on the trace. Today this is the wire-level summary:

@@ -27,6 +27,16 @@ enum Command {
         /// The trace file.
         file: PathBuf,
     },
+    /// Read a whole trace into gotrace's compact intermediate representation and store it, so
+    /// that later commands skip parsing and ordering.
+    #[command(after_help = "Example:\n  gotrace ir trace.out -o trace.gtir")]
+    Ir {
+        /// The trace file.
+        file: PathBuf,
+        /// Where to write the IR (by convention with the extension .gtir).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Print the events of a trace in order, as `go tool trace -d=parsed` does, or its raw
     /// records with --wire.
     #[command(after_help = "Examples:\n  \
@@ -51,6 +61,9 @@ fn main() -> ExitCode {
     let mut stdout = io::stdout().lock();
     let result = match &cli.command {
         Command::Analyze { file } => gotrace::analyze(file, &mut stdout),
+        Command::Ir { file, output } => gotrace::write_ir(file, output).map(|(events, bytes)| {
+            eprintln!("wrote {} events in {bytes} bytes to {}", events, output.display());
+        }),
         Command::Dump { file, wire: true } => gotrace::dump_wire(file, &mut stdout),
         Command::Dump { file, wire: false } => gotrace::dump_parsed(file, &mut stdout),
     };

@@ -27,7 +27,7 @@ pub(crate) struct FrameInfo {
 }
 
 /// The clock snapshot that opens a Go 1.25+ generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClockSnapshot {
     /// The trace time of the snapshot, in nanoseconds.
     pub trace_ns: i64,
@@ -40,13 +40,14 @@ pub struct ClockSnapshot {
 }
 
 /// A batch of an experiment's opaque data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExperimentalBatch {
     /// The experiment's ID (1 = AllocFree).
     pub experiment: u8,
     /// The thread that wrote it (`u64::MAX` for none).
     pub thread: u64,
     /// The raw data.
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 

@@ -88,6 +88,7 @@ mod error;
 mod event;
 mod file;
 mod generation;
+pub mod ir;
 mod order;
 mod reader;
 pub mod spec;

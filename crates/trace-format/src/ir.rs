@@ -1,0 +1,530 @@
+//! The intermediate representation (IR): a whole trace's ordered events in a compact encoded
+//! stream, with strings, frames and stacks interned across generations behind small `Copy`
+//! handles. It is what every later stage reads, and it is stored with `postcard`
+//! (`gotrace ir FILE -o FILE.gtir`).
+//!
+//! The in-memory layout is chosen for size: a 500 MB trace holds about 100 million events, so
+//! events are not structs but variable-length records in one byte buffer (type, time delta,
+//! context changes, arguments as uvarints), a few bytes each. Reading them back yields the
+//! same [`Event`]s the [`Reader`] produced, with string and stack IDs replaced by handles
+//! into the IR's tables.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::event::{Event, SYNC_TYPE};
+use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};
+use crate::reader::Reader;
+use crate::spec::EventType;
+use crate::varint::{read_uvarint, write_uvarint};
+
+/// The version of the IR's layout. Bump it on any change to what is stored.
+pub const IR_VERSION: u32 = 1;
+
+/// The first bytes of a stored IR file.
+pub const IR_MAGIC: &[u8; 8] = b"GOTRACEI";
+
+/// A handle to an interned string of the IR (0 is the empty string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StringHandle(pub u32);
+
+/// A handle to an interned stack of the IR (0 is the empty stack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StackHandle(pub u32);
+
+/// A handle to an interned frame of the IR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FrameHandle(pub u32);
+
+/// A stack frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Frame {
+    /// Program counter.
+    pub pc: u64,
+    /// Function name.
+    pub func: StringHandle,
+    /// File name.
+    pub file: StringHandle,
+    /// Line number.
+    pub line: u64,
+}
+
+/// What the IR keeps of each generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationInfo {
+    /// The generation's number in the trace.
+    pub number: u64,
+    /// The clock snapshot that opened it (Go 1.25+).
+    pub clock: Option<ClockSnapshot>,
+    /// Its experimental batches.
+    pub experimental: Vec<ExperimentalBatch>,
+}
+
+/// The error that ended reading a damaged trace, kept so that the IR tells the same story.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredError {
+    /// The error's message, as the reader's error displayed it.
+    pub message: String,
+    /// The byte offset in the original trace.
+    pub offset: u64,
+}
+
+/// A whole trace in the intermediate representation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceIr {
+    /// [`IR_VERSION`] when the IR was made.
+    pub ir_version: u32,
+    /// The minor Go version of the trace's header (22 for `go 1.22 trace`).
+    pub trace_version: u32,
+    #[serde(with = "serde_bytes")]
+    string_bytes: Vec<u8>,
+    string_ends: Vec<u32>,
+    frames: Vec<Frame>,
+    stack_frames: Vec<FrameHandle>,
+    stack_ends: Vec<u32>,
+    generations: Vec<GenerationInfo>,
+    #[serde(with = "serde_bytes")]
+    events: Vec<u8>,
+    event_count: u64,
+    error: Option<StoredError>,
+}
+
+/// How many arguments of an event the IR stores.
+fn arg_count(ty: u8) -> usize {
+    match EventType(ty) {
+        _ if ty == SYNC_TYPE => 1,
+        EventType::CPUSample => 1,
+        ty => ty.spec().map_or(0, |s| s.args.len().saturating_sub(1)),
+    }
+}
+
+/// How many of the values the ordering engine adds an event carries.
+fn extra_count(ty: u8) -> usize {
+    match EventType(ty) {
+        EventType::ProcStatus | EventType::ProcSteal => 1,
+        EventType::UserTaskEnd => 2,
+        _ => 0,
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// Builds an IR from the ordered stream of a trace.
+struct Builder {
+    ir: TraceIr,
+    strings: FxHashMap<Box<[u8]>, StringHandle>,
+    frames: FxHashMap<Frame, FrameHandle>,
+    stacks: FxHashMap<Box<[FrameHandle]>, StackHandle>,
+    /// Handles of the current generation's stacks, by their IDs in the trace.
+    generation_stacks: FxHashMap<u64, StackHandle>,
+    generation_strings: FxHashMap<u64, StringHandle>,
+    current_table: u32,
+    previous: Event,
+}
+
+impl Builder {
+    fn new(trace_version: u32) -> Builder {
+        let mut builder = Builder {
+            ir: TraceIr {
+                ir_version: IR_VERSION,
+                trace_version,
+                string_bytes: Vec::new(),
+                string_ends: Vec::new(),
+                frames: Vec::new(),
+                stack_frames: Vec::new(),
+                stack_ends: Vec::new(),
+                generations: Vec::new(),
+                events: Vec::new(),
+                event_count: 0,
+                error: None,
+            },
+            strings: FxHashMap::default(),
+            frames: FxHashMap::default(),
+            stacks: FxHashMap::default(),
+            generation_stacks: FxHashMap::default(),
+            generation_strings: FxHashMap::default(),
+            current_table: u32::MAX,
+            previous: Event {
+                ty: SYNC_TYPE,
+                time: 0,
+                m: -1,
+                p: -1,
+                g: -1,
+                args: [0; 4],
+                extra: [0; 2],
+                generation: u32::MAX,
+                offset: 0,
+            },
+        };
+        builder.intern_string(b"");
+        builder.intern_stack(Box::new([]));
+        builder
+    }
+
+    fn intern_string(&mut self, bytes: &[u8]) -> StringHandle {
+        if let Some(&handle) = self.strings.get(bytes) {
+            return handle;
+        }
+        let handle = StringHandle(self.ir.string_ends.len() as u32);
+        self.ir.string_bytes.extend_from_slice(bytes);
+        self.ir.string_ends.push(self.ir.string_bytes.len() as u32);
+        self.strings.insert(bytes.into(), handle);
+        handle
+    }
+
+    fn intern_stack(&mut self, frames: Box<[FrameHandle]>) -> StackHandle {
+        if let Some(&handle) = self.stacks.get(&frames) {
+            return handle;
+        }
+        let handle = StackHandle(self.ir.stack_ends.len() as u32);
+        self.ir.stack_frames.extend_from_slice(&frames);
+        self.ir.stack_ends.push(self.ir.stack_frames.len() as u32);
+        self.stacks.insert(frames, handle);
+        handle
+    }
+
+    fn string(&mut self, tables: &GenerationTables, id: u64) -> u64 {
+        if let Some(&handle) = self.generation_strings.get(&id) {
+            return u64::from(handle.0);
+        }
+        let handle = self.intern_string(tables.string(id).unwrap_or_default());
+        self.generation_strings.insert(id, handle);
+        u64::from(handle.0)
+    }
+
+    fn stack(&mut self, tables: &GenerationTables, id: u64) -> u64 {
+        if let Some(&handle) = self.generation_stacks.get(&id) {
+            return u64::from(handle.0);
+        }
+        let mut frames = Vec::new();
+        for (pc, func, file, line) in tables.stack_frames(id) {
+            let frame = Frame { pc, func: self.intern_string(func), file: self.intern_string(file), line };
+            let next = FrameHandle(self.ir.frames.len() as u32);
+            let handle = *self.frames.entry(frame).or_insert(next);
+            if handle == next {
+                self.ir.frames.push(frame);
+            }
+            frames.push(handle);
+        }
+        let handle = self.intern_stack(frames.into());
+        self.generation_stacks.insert(id, handle);
+        u64::from(handle.0)
+    }
+
+    fn add(&mut self, mut event: Event, tables: Option<&GenerationTables>) {
+        if event.ty == SYNC_TYPE && event.generation != u32::MAX && event.generation != self.current_table {
+            // A new generation: its IDs mean something new.
+            self.current_table = event.generation;
+            self.generation_stacks.clear();
+            self.generation_strings.clear();
+            let info = tables.map(|t| GenerationInfo {
+                number: t.number(),
+                clock: t.clock,
+                experimental: t.experimental.clone(),
+            });
+            self.ir.generations.extend(info);
+        }
+        if let Some(tables) = tables {
+            // Arguments in the event table count `dt` as position 0; events drop it.
+            match EventType(event.ty) {
+                // The ordering engine moves the STW kind string into the end event.
+                EventType::STWEnd => event.args[0] = self.string(tables, event.args[0]),
+                EventType::CPUSample => event.args[0] = self.stack(tables, event.args[0]),
+                EventType::UserTaskEnd => {
+                    let name = tables.extra_string(event.extra[1]);
+                    event.extra[1] = u64::from(self.intern_string(&name).0);
+                }
+                ty => {
+                    if let Some(spec) = ty.spec() {
+                        for &position in spec.string_args {
+                            event.args[position - 1] = self.string(tables, event.args[position - 1]);
+                        }
+                        for &position in spec.stack_args {
+                            event.args[position - 1] = self.stack(tables, event.args[position - 1]);
+                        }
+                    }
+                }
+            }
+        }
+        self.encode(&event);
+    }
+
+    fn encode(&mut self, event: &Event) {
+        let out = &mut self.ir.events;
+        let previous = self.previous;
+        let changed = u8::from(event.m != previous.m)
+            | u8::from(event.p != previous.p) << 1
+            | u8::from(event.g != previous.g) << 2;
+        out.push(event.ty);
+        out.push(changed);
+        write_uvarint(out, zigzag(event.time.wrapping_sub(previous.time)));
+        for (bit, value) in [(1, event.m), (2, event.p), (4, event.g)] {
+            if changed & bit != 0 {
+                write_uvarint(out, zigzag(value));
+            }
+        }
+        for &arg in &event.args[..arg_count(event.ty)] {
+            write_uvarint(out, arg);
+        }
+        for &extra in &event.extra[..extra_count(event.ty)] {
+            write_uvarint(out, extra);
+        }
+        if event.ty == SYNC_TYPE {
+            // Syncs that open a generation name it; the others (the end, damage) do not.
+            let index = if event.generation == u32::MAX { 0 } else { self.ir.generations.len() as u64 };
+            write_uvarint(out, index);
+        }
+        self.ir.event_count += 1;
+        self.previous = *event;
+    }
+}
+
+impl TraceIr {
+    /// Reads a whole trace into the IR. A damaged trace gives the IR of everything before the
+    /// damage, with the error kept; only an unreadable header is an error here.
+    pub fn from_trace(bytes: &[u8]) -> Result<TraceIr, Error> {
+        let mut reader = Reader::new(bytes)?;
+        let mut builder = Builder::new(reader.version().minor());
+        // The encoded events take about as many bytes as the trace: reserving that once
+        // avoids the doubling reallocations that would briefly need twice as much.
+        builder.ir.events.reserve(bytes.len() + bytes.len() / 8);
+        while let Some(event) = reader.next() {
+            match event {
+                Ok(event) => {
+                    let tables = reader.tables(&event);
+                    builder.add(event, tables);
+                }
+                Err(error) => {
+                    builder.ir.error = Some(StoredError { message: error.to_string(), offset: error.offset() });
+                    break;
+                }
+            }
+        }
+        Ok(builder.ir)
+    }
+
+    /// Writes the stored IR ([`IR_MAGIC`] followed by the postcard encoding) to `out`
+    /// without building it in memory first.
+    pub fn write_to<W: std::io::Write>(&self, mut out: W) -> std::io::Result<()> {
+        out.write_all(IR_MAGIC)?;
+        postcard::to_io(self, out).map(|_| ()).map_err(std::io::Error::other)
+    }
+
+    /// The stored IR: [`IR_MAGIC`] followed by the postcard encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = IR_MAGIC.to_vec();
+        // Serializing into memory cannot fail for these types.
+        out.extend(postcard::to_allocvec(self).unwrap_or_default());
+        out
+    }
+
+    /// Reads a stored IR, checking its magic and version.
+    pub fn from_bytes(bytes: &[u8]) -> Result<TraceIr, IrError> {
+        let payload = bytes.strip_prefix(IR_MAGIC).ok_or(IrError::NotAnIr)?;
+        let ir: TraceIr = postcard::from_bytes(payload).map_err(|e| IrError::Corrupt(e.to_string()))?;
+        if ir.ir_version != IR_VERSION {
+            return Err(IrError::Version(ir.ir_version));
+        }
+        Ok(ir)
+    }
+
+    /// Whether `bytes` start like a stored IR.
+    pub fn is_ir(bytes: &[u8]) -> bool {
+        bytes.starts_with(IR_MAGIC)
+    }
+
+    /// How many events the IR holds.
+    pub fn event_count(&self) -> u64 {
+        self.event_count
+    }
+
+    /// The error that ended reading the trace, if it was damaged.
+    pub fn error(&self) -> Option<&StoredError> {
+        self.error.as_ref()
+    }
+
+    /// The generations, in order.
+    pub fn generations(&self) -> &[GenerationInfo] {
+        &self.generations
+    }
+
+    /// The interned string behind `handle`.
+    pub fn string(&self, handle: StringHandle) -> Option<&[u8]> {
+        let i = handle.0 as usize;
+        let end = *self.string_ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.string_ends[i - 1] as usize };
+        self.string_bytes.get(start..end)
+    }
+
+    /// The frames of the stack behind `handle`, innermost first.
+    pub fn stack(&self, handle: StackHandle) -> impl Iterator<Item = Frame> + '_ {
+        let i = handle.0 as usize;
+        let end = self.stack_ends.get(i).map_or(0, |&e| e as usize);
+        let start = if i == 0 { 0 } else { self.stack_ends.get(i - 1).map_or(0, |&e| e as usize) };
+        let handles = self.stack_frames.get(start..end).unwrap_or_default();
+        handles.iter().filter_map(|h| self.frames.get(h.0 as usize).copied())
+    }
+
+    /// The events, in order. String and stack IDs in them are handles of this IR.
+    pub fn events(&self) -> IrEvents<'_> {
+        IrEvents { ir: self, pos: 0, previous: Builder::new(0).previous, generation: u32::MAX }
+    }
+}
+
+/// Why a stored IR could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IrError {
+    /// The bytes do not start with [`IR_MAGIC`].
+    NotAnIr,
+    /// The IR was written by a different version of this library.
+    Version(u32),
+    /// The bytes after the magic are not a valid IR.
+    Corrupt(String),
+}
+
+impl std::fmt::Display for IrError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IrError::NotAnIr => f.write_str("not a gotrace IR file (it does not start with \"GOTRACEI\")"),
+            IrError::Version(v) => write!(
+                f,
+                "this IR file has layout version {v}, this gotrace reads version {IR_VERSION}: recreate it with `gotrace ir`"
+            ),
+            IrError::Corrupt(why) => write!(f, "the IR file is damaged: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for IrError {}
+
+/// The events of an IR, decoded one at a time.
+pub struct IrEvents<'i> {
+    ir: &'i TraceIr,
+    pos: usize,
+    previous: Event,
+    generation: u32,
+}
+
+impl IrEvents<'_> {
+    fn value(&mut self) -> Option<u64> {
+        let (value, next) = read_uvarint(&self.ir.events, self.pos).ok()?;
+        self.pos = next;
+        Some(value)
+    }
+
+    fn decode(&mut self) -> Option<Event> {
+        let ty = *self.ir.events.get(self.pos)?;
+        let changed = *self.ir.events.get(self.pos + 1)?;
+        self.pos += 2;
+        let mut event = self.previous;
+        event.ty = ty;
+        event.time = self.previous.time.wrapping_add(unzigzag(self.value()?));
+        if changed & 1 != 0 {
+            event.m = unzigzag(self.value()?);
+        }
+        if changed & 2 != 0 {
+            event.p = unzigzag(self.value()?);
+        }
+        if changed & 4 != 0 {
+            event.g = unzigzag(self.value()?);
+        }
+        event.args = [0; 4];
+        for i in 0..arg_count(ty) {
+            event.args[i] = self.value()?;
+        }
+        event.extra = [0; 2];
+        for i in 0..extra_count(ty) {
+            event.extra[i] = self.value()?;
+        }
+        if ty == SYNC_TYPE {
+            let index = self.value()?;
+            event.generation = if index == 0 { u32::MAX } else { (index - 1) as u32 };
+            if index != 0 {
+                self.generation = event.generation;
+            }
+        } else {
+            event.generation = self.generation;
+        }
+        event.offset = 0;
+        self.previous = event;
+        Some(event)
+    }
+}
+
+impl Iterator for IrEvents<'_> {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        self.decode()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event_strategy() -> impl Strategy<Value = Event> {
+        let types: Vec<u8> = (0..=255u8)
+            .filter(|&t| {
+                t == SYNC_TYPE || EventType(t).spec().is_some_and(|s| s.class == crate::spec::EventClass::Timed)
+            })
+            .chain([EventType::CPUSample.0])
+            .collect();
+        let id = prop_oneof![Just(-1i64), 0i64..50, any::<i64>()];
+        (
+            proptest::sample::select(types),
+            any::<i64>(),
+            id.clone(),
+            id.clone(),
+            id,
+            any::<[u64; 4]>(),
+            any::<[u64; 2]>(),
+        )
+            .prop_map(|(ty, time, m, p, g, mut args, mut extra)| {
+                for (i, arg) in args.iter_mut().enumerate() {
+                    if i >= arg_count(ty) {
+                        *arg = 0;
+                    }
+                }
+                for (i, e) in extra.iter_mut().enumerate() {
+                    if i >= extra_count(ty) {
+                        *e = 0;
+                    }
+                }
+                Event { ty, time, m, p, g, args, extra, generation: u32::MAX, offset: 0 }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn event_stream_round_trips(events in proptest::collection::vec(event_strategy(), 0..60)) {
+            let mut builder = Builder::new(26);
+            for event in &events {
+                builder.encode(event);
+            }
+            let ir = TraceIr::from_bytes(&builder.ir.to_bytes()).unwrap();
+            let decoded: Vec<Event> = ir.events().collect();
+            prop_assert_eq!(decoded, events);
+        }
+    }
+
+    #[test]
+    fn stored_ir_is_checked() {
+        assert_eq!(TraceIr::from_bytes(b"go 1.26 trace\0\0\0"), Err(IrError::NotAnIr));
+        let mut bytes = Builder::new(26).ir.to_bytes();
+        bytes.truncate(IR_MAGIC.len() + 1);
+        assert!(matches!(TraceIr::from_bytes(&bytes), Err(IrError::Corrupt(_))));
+        let mut old = Builder::new(26).ir;
+        old.ir_version = IR_VERSION + 1;
+        assert_eq!(TraceIr::from_bytes(&old.to_bytes()), Err(IrError::Version(IR_VERSION + 1)));
+    }
+}
