@@ -35,7 +35,8 @@ tasks:
   oracle --go-tests            Run Go's own reader test cases (from the installed Go 1.27) and
                                require our verdict and output to agree with Go's.
   bench                        Generate the 50 MB benchmark trace if missing, then `cargo bench`.
-  printable-table              Regenerate the table of printable runes from Go's strconv.IsPrint.";
+  printable-table              Regenerate the table of printable runes from Go's strconv.IsPrint.
+  bless-ir                     Rewrite the committed IR snapshot (after an intended IR change).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         "oracle" => oracle::run(rest),
         "bench" => bench(rest),
         "printable-table" => printable_table(),
+        "bless-ir" => bless_ir(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -103,6 +105,22 @@ fn bench(args: &[String]) -> Result<()> {
             .args(args)
             .env("GOTRACE_BENCH_TRACE", &trace),
     )
+}
+
+/// The committed IR snapshot and the fixture it is made from (see the snapshot test).
+const IR_SNAPSHOT: (&str, &str) = (
+    "fixtures/traces/1.27.3/mandelbrot-column.trace",
+    "crates/trace-format/tests/snapshots/mandelbrot-column-1.27.3.gtir",
+);
+
+fn bless_ir() -> Result<()> {
+    let (trace, snapshot) = (root().join(IR_SNAPSHOT.0), root().join(IR_SNAPSHOT.1));
+    let bytes = std::fs::read(&trace).map_err(|e| format!("cannot read {}: {e}", trace.display()))?;
+    let ir = trace_format::ir::TraceIr::from_trace(&bytes).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(snapshot.parent().expect("a directory")).map_err(|e| e.to_string())?;
+    std::fs::write(&snapshot, ir.to_bytes()).map_err(|e| format!("cannot write {}: {e}", snapshot.display()))?;
+    println!("wrote {}", snapshot.display());
+    Ok(())
 }
 
 fn printable_table() -> Result<()> {

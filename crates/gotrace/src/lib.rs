@@ -26,6 +26,12 @@ pub enum CommandError {
     Trace(trace_format::Error),
     /// Writing the output failed (a closed pipe, a full disk).
     Write(io::Error),
+    /// An IR file made from a damaged trace: the error reading that trace met, as it was
+    /// reported then.
+    Stored(String),
+    /// The file is an IR file that cannot be read, or one given to a command that needs the
+    /// trace itself.
+    Ir(String),
 }
 
 impl fmt::Display for CommandError {
@@ -34,6 +40,8 @@ impl fmt::Display for CommandError {
             CommandError::Open { path, error } => write!(f, "cannot open {}: {error}", path.display()),
             CommandError::Trace(error) => write!(f, "{error}"),
             CommandError::Write(error) => write!(f, "cannot write the output: {error}"),
+            CommandError::Stored(message) => f.write_str(message),
+            CommandError::Ir(message) => f.write_str(message),
         }
     }
 }
@@ -56,8 +64,30 @@ pub fn dump_wire(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
 }
 
 /// `gotrace dump`: writes every event of the ordered stream as `go tool trace -d=parsed` does.
+/// Reads a trace, or an IR file made by `gotrace ir` (with the same output).
 pub fn dump_parsed(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
-    dump_with(path, out, |bytes, out| write_parsed_dump(bytes, out))
+    let file = open(path)?;
+    if !TraceIr::is_ir(file.bytes()) {
+        drop(file);
+        return dump_with(path, out, |bytes, out| write_parsed_dump(bytes, out));
+    }
+    let ir = TraceIr::from_bytes(file.bytes()).map_err(|e| CommandError::Ir(format!("{}: {e}", path.display())))?;
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    let stored = ir.write_parsed_dump(&mut out)?;
+    out.flush()?;
+    stored.map_or(Ok(()), |error| Err(CommandError::Stored(error.message.clone())))
+}
+
+/// Refuses IR files in commands that need the raw records of the trace itself.
+fn reject_ir(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
+    if TraceIr::is_ir(bytes) {
+        return Err(CommandError::Ir(format!(
+            "{} is an IR file, which holds the ordered events but not the raw records this command reads: \
+             give it the trace the IR was made from",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn dump_with(
@@ -66,6 +96,7 @@ fn dump_with(
     dump: impl FnOnce(&[u8], &mut dyn Write) -> Result<(), DumpError>,
 ) -> Result<(), CommandError> {
     let file = open(path)?;
+    reject_ir(path, file.bytes())?;
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
     let result = dump(file.bytes(), &mut out);
     out.flush()?;
@@ -80,6 +111,7 @@ fn dump_with(
 /// at `output`. Returns the number of events and the stored size.
 pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError> {
     let file = open(path)?;
+    reject_ir(path, file.bytes())?;
     let ir = TraceIr::from_trace(file.bytes()).map_err(CommandError::Trace)?;
     let file = std::fs::File::create(output).map_err(CommandError::Write)?;
     let mut out = io::BufWriter::new(file);
@@ -92,6 +124,7 @@ pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError
 /// format version, generations, threads, batches and records by type.
 pub fn analyze(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     let file = open(path)?;
+    reject_ir(path, file.bytes())?;
     let summary = summarize(file.bytes()).map_err(CommandError::Trace)?;
     write_summary(path, &summary, out)?;
     match summary.error {

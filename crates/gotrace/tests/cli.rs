@@ -72,3 +72,34 @@ fn old_format_is_named() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("old-format trace (go 1.21"), "{stderr}");
 }
+
+#[test]
+fn ir_file_gives_the_same_dump_as_the_trace() {
+    let ir = scratch("allevents.gtir");
+    let out = gotrace(&["ir", fixture().to_str().unwrap(), "-o", ir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let from_trace = gotrace(&["dump", fixture().to_str().unwrap()]);
+    let from_ir = gotrace(&["dump", ir.to_str().unwrap()]);
+    assert!(from_trace.status.success() && from_ir.status.success());
+    assert!(from_trace.stdout == from_ir.stdout, "dump of the IR differs from dump of the trace");
+
+    // Commands that need the raw records say so.
+    let wire = gotrace(&["dump", "--wire", ir.to_str().unwrap()]);
+    assert_eq!(wire.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wire.stderr).contains("is an IR file"));
+}
+
+#[test]
+fn ir_of_a_damaged_trace_reports_the_same_error() {
+    let bytes = std::fs::read(fixture()).unwrap();
+    let cut = scratch("cut.trace");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let ir = scratch("cut.gtir");
+    assert!(gotrace(&["ir", cut.to_str().unwrap(), "-o", ir.to_str().unwrap()]).status.success());
+    let from_trace = gotrace(&["dump", cut.to_str().unwrap()]);
+    let from_ir = gotrace(&["dump", ir.to_str().unwrap()]);
+    assert_eq!(from_trace.status.code(), Some(1));
+    assert_eq!(from_ir.status.code(), Some(1));
+    assert!(from_trace.stdout == from_ir.stdout);
+    assert_eq!(from_trace.stderr, from_ir.stderr);
+}

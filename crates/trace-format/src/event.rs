@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::generation::GenerationTables;
+use crate::generation::{ClockSnapshot, GenerationTables};
 use crate::spec::EventType;
 use crate::text::quote_into;
 
@@ -186,8 +186,58 @@ impl StateTransition<'_> {
     }
 }
 
+/// A stack frame with its names resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedFrame<'t> {
+    /// Program counter.
+    pub pc: u64,
+    /// Function name.
+    pub func: &'t [u8],
+    /// File name.
+    pub file: &'t [u8],
+    /// Line number.
+    pub line: u64,
+}
+
+/// Where the strings, stacks and clock an event refers to are found: the tables of its
+/// generation when read from a trace ([`GenerationTables`]), or the IR's interned tables.
+pub trait EventTables {
+    /// The string with `id`.
+    fn string(&self, id: u64) -> Option<&[u8]>;
+    /// Calls `frame` for each frame of stack `id`, innermost first.
+    fn for_each_frame(&self, id: u64, frame: &mut dyn FnMut(ResolvedFrame<'_>));
+    /// The clock snapshot that opened the generation.
+    fn clock(&self) -> Option<ClockSnapshot>;
+    /// The name of a task ended by a `TaskEnd` event, from the value the ordering engine
+    /// stored in the event.
+    fn task_name(&self, stored: u64) -> Vec<u8>;
+}
+
+impl EventTables for GenerationTables {
+    fn string(&self, id: u64) -> Option<&[u8]> {
+        GenerationTables::string(self, id)
+    }
+
+    fn for_each_frame(&self, id: u64, frame: &mut dyn FnMut(ResolvedFrame<'_>)) {
+        for (pc, func, file, line) in self.stack_frames(id) {
+            frame(ResolvedFrame { pc, func, file, line });
+        }
+    }
+
+    fn clock(&self) -> Option<ClockSnapshot> {
+        self.clock
+    }
+
+    fn task_name(&self, stored: u64) -> Vec<u8> {
+        self.extra_string(stored).into_vec()
+    }
+}
+
 /// The state transition an event describes, or `None` if it is of another kind.
-pub fn state_transition<'t>(event: &Event, tables: Option<&'t GenerationTables>) -> Option<StateTransition<'t>> {
+pub fn state_transition<'t, T: EventTables + ?Sized>(
+    event: &Event,
+    tables: Option<&'t T>,
+) -> Option<StateTransition<'t>> {
     if event.kind() != EventKind::StateTransition {
         return None;
     }
@@ -345,26 +395,33 @@ fn write_quoted<W: Write + ?Sized>(out: &mut W, bytes: &[u8]) -> io::Result<()> 
     out.write_all(&buf)
 }
 
-fn write_stack<W: Write + ?Sized>(
+fn write_stack<W: Write + ?Sized, T: EventTables + ?Sized>(
     out: &mut W,
     title: &str,
-    tables: Option<&GenerationTables>,
+    tables: Option<&T>,
     id: u64,
 ) -> io::Result<()> {
     out.write_all(b"\n")?;
     out.write_all(title.as_bytes())?;
     out.write_all(b"=\n")?;
     let Some(tables) = tables else { return Ok(()) };
-    for (pc, func, file, line) in tables.stack_frames(id) {
-        out.write_all(b"\t")?;
-        out.write_all(func)?;
-        write!(out, " @ {pc:#x}\n\t\t")?;
-        out.write_all(file)?;
-        out.write_all(b":")?;
-        write_u64(out, line)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
+    let mut result = Ok(());
+    tables.for_each_frame(id, &mut |frame| {
+        if result.is_ok() {
+            result = write_frame(out, frame);
+        }
+    });
+    result
+}
+
+fn write_frame<W: Write + ?Sized>(out: &mut W, frame: ResolvedFrame<'_>) -> io::Result<()> {
+    out.write_all(b"\t")?;
+    out.write_all(frame.func)?;
+    write!(out, " @ {:#x}\n\t\t", frame.pc)?;
+    out.write_all(frame.file)?;
+    out.write_all(b":")?;
+    write_u64(out, frame.line)?;
+    out.write_all(b"\n")
 }
 
 /// Formats Unix time as Go's `time.RFC3339Nano` in UTC.
@@ -393,10 +450,10 @@ fn write_wall<W: Write + ?Sized>(out: &mut W, sec: u64, nsec: u64) -> io::Result
 
 /// Writes `event` as Go 1.27's `go tool trace -d=parsed` prints it, with the newline.
 /// `tables` are the tables of the event's generation (`None` for events that have none).
-pub fn write_parsed<W: Write + ?Sized>(
+pub fn write_parsed<W: Write + ?Sized, T: EventTables + ?Sized>(
     out: &mut W,
     event: &Event,
-    tables: Option<&GenerationTables>,
+    tables: Option<&T>,
 ) -> io::Result<()> {
     let kind = event.kind();
     out.write_all(b"M=")?;
@@ -417,7 +474,7 @@ pub fn write_parsed<W: Write + ?Sized>(
         EventKind::Sync => {
             out.write_all(b" N=")?;
             write_u64(out, a[0])?;
-            if let Some(clock) = tables.and_then(|t| t.clock) {
+            if let Some(clock) = tables.and_then(|t| t.clock()) {
                 write!(out, " Trace={} Mono={} Wall=", clock.trace_ns, clock.mono_ns)?;
                 write_wall(out, clock.wall_sec, clock.wall_nsec)?;
             }
@@ -480,7 +537,7 @@ pub fn write_parsed<W: Write + ?Sized>(
         }
         EventKind::TaskEnd => {
             write!(out, " ID={} Parent={} Type=", a[0], event.extra[0])?;
-            let name = tables.map(|t| t.extra_string(event.extra[1])).unwrap_or_default();
+            let name = tables.map(|t| t.task_name(event.extra[1])).unwrap_or_default();
             write_quoted(out, &name)?;
         }
         EventKind::RegionBegin | EventKind::RegionEnd => {

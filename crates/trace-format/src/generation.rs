@@ -19,7 +19,7 @@ pub(crate) const MAX_STRING_LEN: u64 = 1 << 10;
 pub(crate) const MAX_STACK_FRAMES: u64 = 128;
 
 /// A frame of the generation's frame table, found by program counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct FrameInfo {
     pub func: u64,
     pub file: u64,
@@ -69,18 +69,132 @@ impl Frequency {
     }
 }
 
+/// A table keyed by the IDs the runtime hands out (strings, stacks): a vector indexed by ID
+/// with a presence bitmap when the IDs are dense, as Go's `dataTable` does, else a hash map.
+/// Lookups happen for nearly every event, so the dense form matters: one bit to test, no
+/// hashing, and the bitmap of even half a million strings stays in cache.
+#[derive(Debug)]
+enum IdTable<T> {
+    Dense { values: Vec<T>, present: Vec<u64> },
+    Sparse(HashMap<u64, T>),
+}
+
+impl<T> Default for IdTable<T> {
+    fn default() -> Self {
+        IdTable::Dense { values: Vec::new(), present: Vec::new() }
+    }
+}
+
+impl<T: Copy + Default> IdTable<T> {
+    /// Builds the table from entries with distinct IDs.
+    fn new(entries: Vec<(u64, T)>) -> IdTable<T> {
+        let max = entries.iter().map(|e| e.0).max().unwrap_or(0);
+        // Go's rule: at most about twice the memory of the entries themselves.
+        if max > 2 * entries.len() as u64 + 64 {
+            return IdTable::Sparse(entries.into_iter().collect());
+        }
+        let size = max as usize + 1;
+        let mut values = vec![T::default(); size];
+        let mut present = vec![0u64; size.div_ceil(64)];
+        for (id, value) in entries {
+            values[id as usize] = value;
+            present[id as usize / 64] |= 1 << (id % 64);
+        }
+        IdTable::Dense { values, present }
+    }
+
+    #[inline]
+    fn contains(&self, id: u64) -> bool {
+        match self {
+            IdTable::Dense { present, .. } => {
+                usize::try_from(id / 64).ok().and_then(|i| present.get(i)).is_some_and(|w| w & (1 << (id % 64)) != 0)
+            }
+            IdTable::Sparse(map) => map.contains_key(&id),
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: u64) -> Option<T> {
+        match self {
+            IdTable::Dense { values, .. } => self.contains(id).then(|| values[id as usize]),
+            IdTable::Sparse(map) => map.get(&id).copied(),
+        }
+    }
+
+    /// Every ID in the table, ascending.
+    fn ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = match self {
+            IdTable::Dense { values, .. } => (0..values.len() as u64).filter(|&id| self.contains(id)).collect(),
+            IdTable::Sparse(map) => map.keys().copied().collect(),
+        };
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// Collects the entries of an [`IdTable`] and detects duplicate IDs as they arrive: a bitmap
+/// for the usual small IDs, a hash set for the rest.
+#[derive(Debug, Default)]
+struct IdTableBuilder<T> {
+    entries: Vec<(u64, T)>,
+    seen: Vec<u64>,
+    seen_large: rustc_hash::FxHashSet<u64>,
+}
+
+impl<T: Copy + Default> IdTableBuilder<T> {
+    fn contains(&self, id: u64) -> bool {
+        let in_bitmap = usize::try_from(id / 64).ok().and_then(|i| self.seen.get(i)).is_some_and(|w| w & (1 << (id % 64)) != 0);
+        in_bitmap || (!self.seen_large.is_empty() && self.seen_large.contains(&id))
+    }
+
+    /// Adds an entry whose ID is not in the table yet.
+    fn insert(&mut self, id: u64, value: T) {
+        // The bitmap grows with the table, so that a few huge IDs cannot make it large.
+        let limit = 64 * (self.entries.len() as u64 + 1024);
+        if id < limit {
+            let word = (id / 64) as usize;
+            if word >= self.seen.len() {
+                self.seen.resize((word + 1).next_power_of_two(), 0);
+            }
+            self.seen[word] |= 1 << (id % 64);
+        } else {
+            self.seen_large.insert(id);
+        }
+        self.entries.push((id, value));
+    }
+
+    fn finish(self) -> IdTable<T> {
+        IdTable::new(self.entries)
+    }
+}
+
+/// Where an entry's data lies in its table's arena.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
 /// The lookup tables of one generation.
 #[derive(Debug, Default)]
 pub struct GenerationTables {
     pub(crate) number: u64,
-    strings: HashMap<u64, Box<[u8]>>,
-    stacks: HashMap<u64, Box<[u64]>>,
-    frames: HashMap<u64, FrameInfo>,
+    /// String IDs to spans of `string_bytes`: one allocation for the whole table.
+    strings: IdTable<Span>,
+    string_bytes: Vec<u8>,
+    /// Stack IDs to spans of `stack_frames`.
+    stacks: IdTable<Span>,
+    /// The frames of every stack, resolved through the frame table once, in stack order.
+    stack_frames: Vec<(u64, FrameInfo)>,
     pub(crate) clock: Option<ClockSnapshot>,
     pub(crate) experimental: Vec<ExperimentalBatch>,
     /// Strings the reader adds while ordering (task names carried across generations).
     extra_strings: std::sync::Mutex<Vec<Box<[u8]>>>,
 }
+
+/// Marks a task name stored by string ID (`extra_string`) rather than as an extra string:
+/// the usual case of a task that began in the same generation needs no copy.
+pub(crate) const TASK_NAME_ID: u64 = 1 << 63;
 
 impl GenerationTables {
     /// The generation's number.
@@ -89,22 +203,30 @@ impl GenerationTables {
     }
 
     /// The string with `id`; ID 0 is the empty string.
+    #[inline]
     pub fn string(&self, id: u64) -> Option<&[u8]> {
         if id == 0 {
             return Some(&[]);
         }
-        self.strings.get(&id).map(|s| &s[..])
+        self.strings.get(id).map(|s| &self.string_bytes[s.start..s.end])
     }
 
+    /// Whether string `id` exists (ID 0 always does).
+    #[inline]
+    pub(crate) fn has_string(&self, id: u64) -> bool {
+        id == 0 || self.strings.contains(id)
+    }
+
+    #[inline]
     pub(crate) fn has_stack(&self, id: u64) -> bool {
-        id == 0 || self.stacks.contains_key(&id)
+        id == 0 || self.stacks.contains(id)
     }
 
     /// The frames of stack `id` as (pc, function, file, line); empty for ID 0 or an unknown ID.
     pub fn stack_frames(&self, id: u64) -> impl Iterator<Item = (u64, &[u8], &[u8], u64)> + '_ {
-        let pcs: &[u64] = if id == 0 { &[] } else { self.stacks.get(&id).map_or(&[], |s| &s[..]) };
-        pcs.iter().map(move |&pc| {
-            let frame = self.frames.get(&pc).copied().unwrap_or(FrameInfo { func: 0, file: 0, line: 0 });
+        let span = if id == 0 { None } else { self.stacks.get(id) };
+        let frames = span.map_or(&[][..], |s| &self.stack_frames[s.start..s.end]);
+        frames.iter().map(move |&(pc, frame)| {
             (pc, self.string(frame.func).unwrap_or(&[]), self.string(frame.file).unwrap_or(&[]), frame.line)
         })
     }
@@ -115,7 +237,12 @@ impl GenerationTables {
         extra.len() as u64 - 1
     }
 
+    /// The text behind a task name the ordering engine stored: an index of
+    /// [`add_extra_string`](Self::add_extra_string), or a string ID marked with [`TASK_NAME_ID`].
     pub(crate) fn extra_string(&self, index: u64) -> Box<[u8]> {
+        if index & TASK_NAME_ID != 0 {
+            return self.string(index & !TASK_NAME_ID).unwrap_or_default().into();
+        }
         let extra = self.extra_strings.lock().unwrap_or_else(|e| e.into_inner());
         extra.get(index as usize).cloned().unwrap_or_default()
     }
@@ -154,6 +281,11 @@ pub(crate) struct GenerationBuilder<'a> {
     min_ts: u64,
     freq: Option<Frequency>,
     tables: GenerationTables,
+    strings: IdTableBuilder<Span>,
+    stacks: IdTableBuilder<Span>,
+    /// The PCs of every stack, in stack order; `stacks` spans index it.
+    stack_pcs: Vec<u64>,
+    frames: HashMap<u64, FrameInfo>,
     batches: Vec<(u64, Vec<Batch<'a>>)>,
     batch_index: HashMap<u64, usize>,
     cpu_samples: Vec<CpuSample>,
@@ -219,10 +351,13 @@ impl<'a> GenerationBuilder<'a> {
                     &record,
                 ));
             }
-            if id == 0 || self.tables.strings.contains_key(&id) {
+            if id == 0 || self.strings.contains(id) {
                 return Err(malformed(format!("multiple strings with the same ID: id={id}"), &record));
             }
-            self.tables.strings.insert(id, data.into());
+            let bytes = &mut self.tables.string_bytes;
+            let start = bytes.len();
+            bytes.extend_from_slice(data);
+            self.strings.insert(id, Span { start, end: bytes.len() });
         }
         Ok(())
     }
@@ -234,20 +369,20 @@ impl<'a> GenerationBuilder<'a> {
             if count > MAX_STACK_FRAMES {
                 return Err(malformed(format!("invalid stack size {count}, maximum is {MAX_STACK_FRAMES}"), &record));
             }
-            let mut pcs = Vec::with_capacity(count as usize);
+            let start = self.stack_pcs.len();
             for frame in record.frames() {
-                pcs.push(frame.pc);
+                self.stack_pcs.push(frame.pc);
                 // Frames are shared by PC within a generation: the first definition wins.
-                self.tables.frames.entry(frame.pc).or_insert(FrameInfo {
+                self.frames.entry(frame.pc).or_insert(FrameInfo {
                     func: frame.func,
                     file: frame.file,
                     line: frame.line,
                 });
             }
-            if id == 0 || self.tables.stacks.contains_key(&id) {
+            if id == 0 || self.stacks.contains(id) {
                 return Err(malformed(format!("multiple trace.stacks with the same ID: id={id}"), &record));
             }
-            self.tables.stacks.insert(id, pcs.into());
+            self.stacks.insert(id, Span { start, end: self.stack_pcs.len() });
         }
         Ok(())
     }
@@ -310,6 +445,11 @@ impl<'a> GenerationBuilder<'a> {
         if let Some(clock) = &mut self.tables.clock {
             clock.trace_ns = freq.ns(clock.trace_ns as u64);
         }
+        self.tables.strings = std::mem::take(&mut self.strings).finish();
+        self.tables.stacks = std::mem::take(&mut self.stacks).finish();
+        // Every PC has a frame: the stack that brought the PC defined it.
+        let frames = &self.frames;
+        self.tables.stack_frames = self.stack_pcs.iter().map(|&pc| (pc, frames[&pc])).collect();
         self.check_stack_strings(end_offset)?;
         for sample in &mut self.cpu_samples {
             sample.time = freq.ns(sample.time as u64);
@@ -328,13 +468,12 @@ impl<'a> GenerationBuilder<'a> {
     /// Every frame's function and file must name a string of the generation. Stacks are
     /// checked in ascending ID order, as Go does for the usual dense IDs.
     fn check_stack_strings(&self, end_offset: u64) -> Result<(), Error> {
-        let mut ids: Vec<u64> = self.tables.stacks.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
-            for pc in self.tables.stacks[&id].iter() {
-                let frame = self.tables.frames[pc];
+        let tables = &self.tables;
+        for id in tables.stacks.ids() {
+            let span = tables.stacks.get(id).unwrap_or_default();
+            for &(_, frame) in &tables.stack_frames[span.start..span.end] {
                 for (what, string) in [("func", frame.func), ("file", frame.file)] {
-                    if self.tables.string(string).is_none() {
+                    if !tables.has_string(string) {
                         let message = format!("found invalid {what} string ID {string} for stack {id}");
                         return Err(Error::new(ErrorKind::Malformed(message), end_offset));
                     }

@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::event::{Event, SYNC_TYPE};
+use crate::event::{Event, EventTables, ResolvedFrame, SYNC_TYPE};
 use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};
 use crate::reader::Reader;
 use crate::spec::EventType;
@@ -94,7 +94,8 @@ pub struct TraceIr {
 fn arg_count(ty: u8) -> usize {
     match EventType(ty) {
         _ if ty == SYNC_TYPE => 1,
-        EventType::CPUSample => 1,
+        // The stack of a sample; the STW kind the ordering engine moves into the end event.
+        EventType::CPUSample | EventType::STWEnd => 1,
         ty => ty.spec().map_or(0, |s| s.args.len().saturating_sub(1)),
     }
 }
@@ -237,11 +238,12 @@ impl Builder {
                 // The ordering engine moves the STW kind string into the end event.
                 EventType::STWEnd => event.args[0] = self.string(tables, event.args[0]),
                 EventType::CPUSample => event.args[0] = self.stack(tables, event.args[0]),
-                EventType::UserTaskEnd => {
-                    let name = tables.extra_string(event.extra[1]);
-                    event.extra[1] = u64::from(self.intern_string(&name).0);
-                }
                 ty => {
+                    if ty == EventType::UserTaskEnd {
+                        // The task's name, carried over by the ordering engine.
+                        let name = tables.extra_string(event.extra[1]);
+                        event.extra[1] = u64::from(self.intern_string(&name).0);
+                    }
                     if let Some(spec) = ty.spec() {
                         for &position in spec.string_args {
                             event.args[position - 1] = self.string(tables, event.args[position - 1]);
@@ -375,6 +377,51 @@ impl TraceIr {
     /// The events, in order. String and stack IDs in them are handles of this IR.
     pub fn events(&self) -> IrEvents<'_> {
         IrEvents { ir: self, pos: 0, previous: Builder::new(0).previous, generation: u32::MAX }
+    }
+}
+
+/// The IR's tables as seen by the events of one generation, for printing and lookups.
+#[derive(Debug, Clone, Copy)]
+pub struct IrTables<'i> {
+    ir: &'i TraceIr,
+    generation: Option<&'i GenerationInfo>,
+}
+
+impl TraceIr {
+    /// The tables `event` (an event of this IR) refers to.
+    pub fn tables(&self, event: &Event) -> IrTables<'_> {
+        IrTables { ir: self, generation: self.generations.get(event.generation as usize) }
+    }
+
+    /// Writes every event as `go tool trace -d=parsed` prints it, then returns the stored
+    /// error of a damaged trace, if any: the same output as reading the trace itself.
+    pub fn write_parsed_dump<W: std::io::Write + ?Sized>(&self, out: &mut W) -> std::io::Result<Option<&StoredError>> {
+        for event in self.events() {
+            crate::event::write_parsed(out, &event, Some(&self.tables(&event)))?;
+        }
+        Ok(self.error.as_ref())
+    }
+}
+
+impl EventTables for IrTables<'_> {
+    fn string(&self, id: u64) -> Option<&[u8]> {
+        self.ir.string(StringHandle(u32::try_from(id).ok()?))
+    }
+
+    fn for_each_frame(&self, id: u64, frame: &mut dyn FnMut(ResolvedFrame<'_>)) {
+        let Ok(handle) = u32::try_from(id) else { return };
+        for f in self.ir.stack(StackHandle(handle)) {
+            let name = |h: StringHandle| self.ir.string(h).unwrap_or_default();
+            frame(ResolvedFrame { pc: f.pc, func: name(f.func), file: name(f.file), line: f.line });
+        }
+    }
+
+    fn clock(&self) -> Option<ClockSnapshot> {
+        self.generation.and_then(|g| g.clock)
+    }
+
+    fn task_name(&self, stored: u64) -> Vec<u8> {
+        self.string(stored).unwrap_or_default().to_vec()
     }
 }
 

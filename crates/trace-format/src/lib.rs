@@ -102,7 +102,8 @@ pub mod writer;
 
 pub use error::{BatchLocation, Error, ErrorKind, Expected};
 pub use event::{
-    Event, EventKind, GoState, NONE, ProcState, StateTransition, Transition, state_transition, write_parsed,
+    Event, EventKind, EventTables, GoState, NONE, ProcState, ResolvedFrame, StateTransition, Transition,
+    state_transition, write_parsed,
 };
 pub use file::TraceFile;
 pub use generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};

@@ -374,7 +374,7 @@ impl<'a> Reader<'a> {
         }
         for &i in spec.string_args {
             let id = event.args[i - 1];
-            if tables.string(id).is_none() {
+            if !tables.has_string(id) {
                 return Err(unknown("string", id));
             }
         }

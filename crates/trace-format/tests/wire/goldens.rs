@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+use trace_format::ir::TraceIr;
 use trace_format::text::{DumpError, write_parsed_dump, write_wire_dump};
 
 use crate::fixtures::{short, v2_traces};
@@ -42,6 +43,18 @@ fn wire_dump_is_identical_to_go() {
 #[test]
 fn parsed_dump_is_identical_to_go() {
     check_all("parsed", write_parsed_dump);
+}
+
+/// The IR, stored and read back, prints exactly what reading the trace prints.
+#[test]
+fn parsed_dump_through_the_ir_is_identical_to_go() {
+    check_all("parsed", |bytes, out| {
+        let ir = TraceIr::from_trace(bytes).map_err(DumpError::Trace)?;
+        let stored = TraceIr::from_bytes(&ir.to_bytes()).expect("a stored IR reads back");
+        assert_eq!(stored, ir);
+        stored.write_parsed_dump(out)?;
+        Ok(())
+    });
 }
 
 /// Compares our dump of every Go 1.22+ fixture with Go's stored `-d=<mode>` output.

@@ -4,3 +4,4 @@ mod damage;
 mod fixtures;
 mod goldens;
 mod roundtrip;
+mod snapshot;
