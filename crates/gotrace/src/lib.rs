@@ -172,7 +172,7 @@ fn write_summary(path: &Path, s: &WireSummary, out: &mut dyn Write) -> io::Resul
         (Some(first), _) => format!(", numbered {first}"),
         _ => String::new(),
     };
-    writeln!(out, "Generations {}{span}", s.generations.len())?;
+    writeln!(out, "Generations  {}{span}", s.generations.len())?;
     writeln!(out, "Threads      {} wrote batches", s.threads.len())?;
     let batches = s.batches.values().map(|t| t.count).sum::<u64>();
     writeln!(out, "\nBatches      {}", grouped(batches))?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, NONE, go_state, go_state_of_status, proc_state, proc_state_of_status};
-use crate::generation::GenerationTables;
+use crate::generation::{GenerationTables, TASK_NAME_ID};
 use crate::spec::EventType;
 
 /// Wire goroutine statuses.
@@ -61,8 +61,26 @@ type RangeType = (u8, u64);
 struct GState {
     status: u64,
     seq: Seq,
-    regions: Vec<(u64, Box<[u8]>)>,
+    regions: Vec<Region>,
     ranges: Vec<RangeType>,
+}
+
+/// A region in flight: its task and name. The name is a string ID of the generation it began
+/// in (an index of the reader's tables), which the reader keeps: no copy per region.
+#[derive(Debug, Clone, Copy)]
+struct Region {
+    task: u64,
+    table_index: u32,
+    name: u64,
+}
+
+/// A task in flight: its name (a string ID of the generation it began in, as for regions)
+/// and parent.
+#[derive(Debug, Clone, Copy)]
+struct Task {
+    table_index: u32,
+    name: u64,
+    parent: u64,
 }
 
 #[derive(Debug)]
@@ -76,6 +94,36 @@ struct PState {
 struct MState {
     g: i64,
     p: i64,
+}
+
+/// The states of threads, in slots that never move, found by ID through an index. A cursor
+/// finds its thread's slot once and then reaches the state without hashing, for every event.
+#[derive(Debug, Default)]
+struct Threads {
+    states: Vec<(i64, MState)>,
+    index: HashMap<i64, u32>,
+}
+
+impl Threads {
+    /// The slot of thread `id`, created (with no proc or goroutine) if it has none.
+    fn slot(&mut self, id: i64) -> u32 {
+        if let Some(&slot) = self.index.get(&id) {
+            return slot;
+        }
+        self.insert(id, MState { g: NONE, p: NONE })
+    }
+
+    fn insert(&mut self, id: i64, state: MState) -> u32 {
+        let slot = self.states.len() as u32;
+        self.states.push((id, state));
+        self.index.insert(id, slot);
+        slot
+    }
+
+    fn get_mut(&mut self, id: i64) -> Option<&mut MState> {
+        let slot = *self.index.get(&id)?;
+        Some(&mut self.states[slot as usize].1)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,11 +163,15 @@ enum Step {
 pub(crate) struct Ordering {
     gs: HashMap<i64, GState>,
     ps: HashMap<i64, PState>,
-    ms: HashMap<i64, MState>,
-    tasks: HashMap<u64, (Box<[u8]>, u64)>,
+    ms: Threads,
+    tasks: HashMap<u64, Task>,
     gc_seq: u64,
     gc_state: GcState,
     initial_generation: u64,
+    /// The first event of the last accepted step: the reader returns it at once, so that the
+    /// usual step of one event never goes through `queue`.
+    pub(crate) first: Option<Event>,
+    /// The events after `first`.
     pub(crate) queue: VecDeque<Event>,
 }
 
@@ -135,37 +187,42 @@ impl Ordering {
         Ordering {
             gs: HashMap::default(),
             ps: HashMap::default(),
-            ms: HashMap::default(),
+            ms: Threads::default(),
             tasks: HashMap::default(),
             gc_seq: 0,
             gc_state: GcState::Undetermined,
             initial_generation: 0,
+            first: None,
             queue: VecDeque::new(),
         }
     }
 
     /// Offers `ev`, read from thread `m` in generation `generation`, to the engine. Returns
-    /// whether it was accepted (and queued with the events it implies).
+    /// whether it was accepted (and emitted, to `first` and `queue`, with the events it
+    /// implies). `tables` are the reader's tables, `table_index` the generation's;
+    /// `m_slot` caches the thread's slot for the engine.
     pub(crate) fn advance(
         &mut self,
         ev: &mut BaseEvent,
-        tables: &Arc<GenerationTables>,
+        tables: &[Arc<GenerationTables>],
         table_index: u32,
         m: u64,
+        m_slot: &mut Option<u32>,
         generation: u64,
     ) -> Result<bool, Error> {
         if self.initial_generation == 0 {
             self.initial_generation = generation;
         }
         let m = as_id(m);
+        let slot = if m == NONE { 0 } else { *m_slot.get_or_insert_with(|| self.ms.slot(m)) as usize };
         let cur = if m == NONE {
             Ctx { m, p: NONE, g: NONE }
         } else {
-            let state = self.ms.entry(m).or_insert(MState { g: NONE, p: NONE });
+            let state = self.ms.states[slot].1;
             Ctx { m, p: state.p, g: state.g }
         };
         let offset = ev.offset;
-        let mut emit = Emit { queue: &mut self.queue, table_index, ev: *ev };
+        let mut emit = Emit { first: &mut self.first, queue: &mut self.queue, table_index, ev: *ev };
         let state = State {
             gs: &mut self.gs,
             ps: &mut self.ps,
@@ -175,13 +232,16 @@ impl Ordering {
             gc_state: &mut self.gc_state,
         };
         let initial = generation == self.initial_generation;
-        let step = Handler { o: state, initial, generation, tables, ev }
+        let all_tables = tables;
+        let tables = &*tables[table_index as usize];
+        let step = Handler { o: state, initial, generation, tables, all_tables, table_index, ev }
             .run(cur, &mut emit)
             .map_err(|message| Error::new(ErrorKind::Ordering(message), offset))?;
         match step {
             Step::NotYet => Ok(false),
             Step::Accept(new) => {
-                if let Some(state) = self.ms.get_mut(&m).filter(|_| m != NONE) {
+                if m != NONE {
+                    let state = &mut self.ms.states[slot].1;
                     state.p = new.p;
                     state.g = new.g;
                 }
@@ -194,22 +254,24 @@ impl Ordering {
 struct State<'s> {
     gs: &'s mut HashMap<i64, GState>,
     ps: &'s mut HashMap<i64, PState>,
-    ms: &'s mut HashMap<i64, MState>,
-    tasks: &'s mut HashMap<u64, (Box<[u8]>, u64)>,
+    ms: &'s mut Threads,
+    tasks: &'s mut HashMap<u64, Task>,
     gc_seq: &'s mut u64,
     gc_state: &'s mut GcState,
 }
 
 /// Queues accepted events with their context.
 struct Emit<'q> {
+    first: &'q mut Option<Event>,
     queue: &'q mut VecDeque<Event>,
     table_index: u32,
     ev: BaseEvent,
 }
 
 impl Emit<'_> {
+    #[inline]
     fn push(&mut self, ctx: Ctx, ev: &BaseEvent, extra: [u64; 2]) {
-        self.queue.push_back(Event {
+        let event = Event {
             ty: ev.ty,
             time: ev.time,
             m: ctx.m,
@@ -219,7 +281,13 @@ impl Emit<'_> {
             extra,
             generation: self.table_index,
             offset: ev.offset,
-        });
+        };
+        // The engine runs only once the reader has taken every event it emitted before.
+        if self.first.is_none() {
+            *self.first = Some(event);
+        } else {
+            self.queue.push_back(event);
+        }
     }
 
     /// Queues an event the engine makes up (the parts of a goroutine switch, a steal).
@@ -233,7 +301,10 @@ struct Handler<'h, 's> {
     o: State<'s>,
     initial: bool,
     generation: u64,
-    tables: &'h Arc<GenerationTables>,
+    /// The tables of the event's generation, which is `all_tables[table_index]`.
+    tables: &'h GenerationTables,
+    all_tables: &'h [Arc<GenerationTables>],
+    table_index: u32,
     ev: &'h mut BaseEvent,
 }
 
@@ -351,8 +422,7 @@ impl Handler<'_, '_> {
         if status == pstatus::SYSCALL_ABANDONED && old == proc_state::RUNNING {
             // Attribute the event to the thread that holds the proc about to be stolen. The
             // lowest thread ID wins if several claim it, for determinism.
-            let holder =
-                self.o.ms.iter().filter(|(_, ms)| ms.p == pid).map(|(&id, ms)| (id, *ms)).min_by_key(|(id, _)| *id);
+            let holder = self.o.ms.states.iter().filter(|(_, ms)| ms.p == pid).copied().min_by_key(|(id, _)| *id);
             let Some((mid, ms)) = holder else {
                 return Err(format!("failed to find sched context for proc {pid} that's about to be stolen"));
             };
@@ -417,7 +487,7 @@ impl Handler<'_, '_> {
             emit.push(cur, self.ev, [old, 0]);
             return Ok(Step::Accept(Ctx { p: NONE, ..cur }));
         }
-        let Some(ms) = self.o.ms.get_mut(&victim) else {
+        let Some(ms) = self.o.ms.get_mut(victim) else {
             return Err(format!("stole proc from non-existent thread {victim}"));
         };
         if ms.p != pid {
@@ -477,7 +547,7 @@ impl Handler<'_, '_> {
                 new.g = gid;
             } else {
                 // Written on behalf of another thread, blocked in the syscall.
-                match self.o.ms.get(&mid) {
+                match self.o.ms.get_mut(mid).map(|ms| *ms) {
                     Some(ms) if ms.g != gid => {
                         return Err(format!(
                             "inconsistent thread for syscalling goroutine {gid}: thread has goroutine {}",
@@ -717,10 +787,10 @@ impl Handler<'_, '_> {
             self.ev.args[1] = NO_TASK;
         }
         let name_id = self.ev.args[2];
-        let Some(name) = self.tables.string(name_id) else {
+        if !self.tables.has_string(name_id) {
             return Err(format!("invalid string ID {name_id} for {} event", self.ev.ty));
-        };
-        self.o.tasks.insert(id, (name.into(), self.ev.args[1]));
+        }
+        self.o.tasks.insert(id, Task { table_index: self.table_index, name: name_id, parent: self.ev.args[1] });
         check(cur, USER)?;
         emit.push(cur, self.ev, [0; 2]);
         Ok(Step::Accept(cur))
@@ -729,8 +799,17 @@ impl Handler<'_, '_> {
     fn task_end(self, cur: Ctx, emit: &mut Emit<'_>) -> Outcome {
         // The task's name and parent come from its begin event, which may be in an earlier
         // generation whose strings are gone: carry the name along.
-        let (name, parent) = self.o.tasks.remove(&self.ev.args[0]).unwrap_or_else(|| (Box::default(), NO_TASK));
-        let name_index = self.tables.add_extra_string(name);
+        let task = self.o.tasks.remove(&self.ev.args[0]);
+        let parent = task.map_or(NO_TASK, |t| t.parent);
+        let name_index = match task {
+            // String 0 is the empty name of a task that began before the trace.
+            None => TASK_NAME_ID,
+            Some(t) if t.table_index == self.table_index && t.name & TASK_NAME_ID == 0 => t.name | TASK_NAME_ID,
+            Some(t) => {
+                let name = self.all_tables[t.table_index as usize].string(t.name).unwrap_or_default();
+                self.tables.add_extra_string(name.into())
+            }
+        };
         check(cur, USER)?;
         emit.push(cur, self.ev, [parent, name_index]);
         Ok(Step::Accept(cur))
@@ -749,15 +828,18 @@ impl Handler<'_, '_> {
             return Err(format!("encountered {label} without known state for current goroutine {}", cur.g));
         };
         if begin {
-            g.regions.push((task, name.into()));
-        } else if let Some((top_task, top_name)) = g.regions.last() {
+            g.regions.push(Region { task, table_index: self.table_index, name: name_id });
+        } else if let Some(&top) = g.regions.last() {
             // A region that began before the trace started has no begin: its end is ignored.
-            if *top_task != task || **top_name != *name {
+            let same_name = top.table_index == self.table_index && top.name == name_id;
+            let top_name = || self.all_tables[top.table_index as usize].string(top.name).unwrap_or_default();
+            if top.task != task || !same_name && top_name() != name {
                 return Err(format!(
-                    "misuse of region in goroutine {}: region end {{{task} {}}} when the inner-most active region start event is {{{top_task} {}}}",
+                    "misuse of region in goroutine {}: region end {{{task} {}}} when the inner-most active region start event is {{{} {}}}",
                     cur.g,
                     String::from_utf8_lossy(name),
-                    String::from_utf8_lossy(top_name)
+                    top.task,
+                    String::from_utf8_lossy(top_name())
                 ));
             }
             g.regions.pop();

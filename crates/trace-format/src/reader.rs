@@ -10,57 +10,101 @@ use crate::error::{Error, ErrorKind};
 use crate::event::{Event, NONE, SYNC_TYPE, StateTransition, state_transition};
 use crate::generation::{CpuSample, Frequency, Generation, GenerationTables, Generations, NextGeneration};
 use crate::order::{BaseEvent, Ordering};
-use crate::spec::{EventClass, EventType};
+use crate::spec::{EventClass, EventType, MAX_ARGS, Trailer};
+use crate::varint::read_uvarint;
 use crate::version::Version;
-use crate::wire::{Batch, Records};
+use crate::wire::Batch;
 
 /// A cursor over the events of one thread in the current generation.
 struct Cursor<'a> {
-    m: u64,
-    batches: Vec<Batch<'a>>,
-    batch: usize,
-    records: Records<'a>,
-    last_ts: i64,
+    /// The thread's next event.
     ev: BaseEvent,
+    /// The record bytes of the current batch, and where the next record starts in them.
+    data: &'a [u8],
+    pos: usize,
+    last_ts: i64,
+    batch: usize,
+    batches: Vec<Batch<'a>>,
+    m: u64,
+    /// The ordering engine's slot for thread `m`, found on the first attempt to advance.
+    m_slot: Option<u32>,
 }
 
 impl<'a> Cursor<'a> {
     fn new(m: u64, batches: Vec<Batch<'a>>) -> Cursor<'a> {
-        let records = batches[0].records();
-        Cursor { m, batches, batch: 0, records, last_ts: 0, ev: BaseEvent::default() }
+        let data = batches[0].record_bytes();
+        Cursor { ev: BaseEvent::default(), data, pos: 0, last_ts: 0, batch: 0, batches, m, m_slot: None }
     }
 
     /// Reads the thread's next event into `ev`; false when the thread has no more.
-    fn next_event(&mut self, freq: Frequency) -> Result<bool, Error> {
-        loop {
-            let Some(record) = self.records.next() else {
-                self.batch += 1;
-                self.last_ts = 0;
-                match self.batches.get(self.batch) {
-                    Some(batch) => self.records = batch.records(),
-                    None => return Ok(false),
-                }
-                continue;
-            };
-            let record = record?;
-            let spec = record.spec();
-            if spec.class != EventClass::Timed {
-                let message = format!("found event without a timestamp: type={}", record.event_type().0);
-                return Err(Error::new(ErrorKind::Malformed(message), record.offset()));
+    ///
+    /// Timed records are decoded here in place, the hot loop of the reader; anything else
+    /// (another class of record, a bad varint) is left to the wire decoder, which reports
+    /// it exactly.
+    #[inline]
+    fn next_event(&mut self, freq: Frequency, version: Version) -> Result<bool, Error> {
+        while self.pos >= self.data.len() {
+            self.batch += 1;
+            self.pos = 0;
+            self.last_ts = 0;
+            match self.batches.get(self.batch) {
+                Some(batch) => self.data = batch.record_bytes(),
+                None => return Ok(false),
             }
-            if self.last_ts == 0 {
-                self.last_ts = freq.ns(self.batches[self.batch].time());
-            }
-            let raw = record.args();
-            let time = freq.ns(raw[0]).wrapping_add(self.last_ts);
-            self.last_ts = time;
-            let mut args = [0u64; 4];
-            for (slot, &value) in args.iter_mut().zip(&raw[1..]) {
-                *slot = value;
-            }
-            self.ev = BaseEvent { ty: record.event_type().0, time, args, offset: record.offset() };
-            return Ok(true);
         }
+        let start = self.pos;
+        let ty = self.data[start];
+        let spec = match version.spec(EventType(ty)) {
+            Some(spec) if spec.class == EventClass::Timed && spec.trailer == Trailer::None => spec,
+            _ => return self.next_event_slow(freq),
+        };
+        let mut values = [0u64; MAX_ARGS];
+        let mut pos = start + 1;
+        for value in values.iter_mut().take(spec.args.len()) {
+            match read_uvarint(self.data, pos) {
+                Ok((v, next)) => {
+                    *value = v;
+                    pos = next;
+                }
+                Err(_) => return self.next_event_slow(freq),
+            }
+        }
+        self.pos = pos;
+        let [dt, a, b, c, d] = values;
+        let batch = &self.batches[self.batch];
+        self.set_event(freq, ty, dt, [a, b, c, d], batch.data_offset() + start as u64);
+        Ok(true)
+    }
+
+    /// Completes the event's time from the thread's last one, as Go does.
+    #[inline]
+    fn set_event(&mut self, freq: Frequency, ty: u8, dt: u64, args: [u64; 4], offset: u64) {
+        if self.last_ts == 0 {
+            self.last_ts = freq.ns(self.batches[self.batch].time());
+        }
+        let time = freq.ns(dt).wrapping_add(self.last_ts);
+        self.last_ts = time;
+        self.ev = BaseEvent { ty, time, args, offset };
+    }
+
+    /// Reads the record at `pos` with the wire decoder: its error, or the error of an
+    /// untimed record, or (should the fast path ever decline a good timed record) the event.
+    #[cold]
+    fn next_event_slow(&mut self, freq: Frequency) -> Result<bool, Error> {
+        let Some(record) = self.batches[self.batch].records_from(self.pos).next() else { return Ok(false) };
+        let record = record?;
+        if record.spec().class != EventClass::Timed {
+            let message = format!("found event without a timestamp: type={}", record.event_type().0);
+            return Err(Error::new(ErrorKind::Malformed(message), record.offset()));
+        }
+        self.pos += record.encoded_len();
+        let raw = record.args();
+        let mut args = [0u64; 4];
+        for (slot, &value) in args.iter_mut().zip(&raw[1..]) {
+            *slot = value;
+        }
+        self.set_event(freq, record.event_type().0, raw[0], args, record.offset());
+        Ok(true)
     }
 }
 
@@ -147,6 +191,7 @@ impl<'a> Frontier<'a> {
 struct Current<'a> {
     number: u64,
     freq: Frequency,
+    version: Version,
     table_index: u32,
     frontier: Frontier<'a>,
     samples: VecDeque<CpuSample>,
@@ -253,13 +298,14 @@ impl<'a> Reader<'a> {
         let mut frontier = Frontier::default();
         for (m, batches) in generation.batches {
             let mut cursor = Cursor::new(m, batches);
-            if cursor.next_event(generation.freq)? {
+            if cursor.next_event(generation.freq, self.generations.version())? {
                 frontier.insert(cursor);
             }
         }
         self.current = Some(Current {
             number,
             freq: generation.freq,
+            version: self.generations.version(),
             table_index,
             frontier,
             samples: generation.cpu_samples.into(),
@@ -268,14 +314,15 @@ impl<'a> Reader<'a> {
     }
 
     /// Offers the event of frontier cursor `i` to the engine; on success moves the cursor on.
+    #[inline]
     fn try_advance(&mut self, i: usize) -> Result<bool, Error> {
         let Some(current) = self.current.as_mut() else { return Ok(false) };
         let cursor = current.frontier.cursor(i);
-        let tables = &self.tables[current.table_index as usize];
-        if !self.order.advance(&mut cursor.ev, tables, current.table_index, cursor.m, current.number)? {
+        let (tables, index) = (&self.tables, current.table_index);
+        if !self.order.advance(&mut cursor.ev, tables, index, cursor.m, &mut cursor.m_slot, current.number)? {
             return Ok(false);
         }
-        if cursor.next_event(current.freq)? {
+        if cursor.next_event(current.freq, current.version)? {
             current.frontier.update(i);
         } else {
             current.frontier.remove(i);
@@ -344,8 +391,8 @@ impl<'a> Reader<'a> {
             }
         }
         self.order
-            .queue
-            .pop_front()
+            .first
+            .take()
             .ok_or_else(|| Error::new(ErrorKind::Ordering("advancing queued no event".into()), 0))
     }
 
@@ -405,6 +452,7 @@ impl Iterator for Reader<'_> {
         if result.is_err() {
             self.done = true;
             self.pending = None;
+            self.order.first = None;
             self.order.queue.clear();
         }
         Some(result)

@@ -107,10 +107,20 @@ impl<'a> Batch<'a> {
     /// The records of the batch, in file order. An experimental batch's data is opaque and
     /// yields no records.
     pub fn records(&self) -> Records<'a> {
-        let data = if self.experiment.is_some() { &[][..] } else { self.data };
+        self.records_from(0)
+    }
+
+    /// The bytes [`records`](Self::records) walks: none for an experimental batch.
+    #[inline]
+    pub(crate) fn record_bytes(&self) -> &'a [u8] {
+        if self.experiment.is_some() { &[] } else { self.data }
+    }
+
+    /// The records from byte `pos` of [`record_bytes`](Self::record_bytes) on.
+    pub(crate) fn records_from(&self, pos: usize) -> Records<'a> {
         Records {
-            data,
-            pos: 0,
+            data: self.record_bytes(),
+            pos,
             base: self.data_offset,
             batch_end: self.data_offset + self.size,
             version: self.version,
