@@ -381,51 +381,72 @@ fn kind_of(ty: u8) -> EventKind {
     }
 }
 
-fn write_i64<W: Write + ?Sized>(out: &mut W, v: i64) -> io::Result<()> {
-    out.write_all(itoa::Buffer::new().format(v).as_bytes())
+// The helpers of `write_parsed` append to the line it builds: plain byte pushes, no
+// formatting machinery, nothing allocated per call.
+
+fn write_i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-fn write_u64<W: Write + ?Sized>(out: &mut W, v: u64) -> io::Result<()> {
-    out.write_all(itoa::Buffer::new().format(v).as_bytes())
+fn write_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-fn write_quoted<W: Write + ?Sized>(out: &mut W, bytes: &[u8]) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(bytes.len() + 2);
-    quote_into(&mut buf, bytes);
-    out.write_all(&buf)
-}
-
-fn write_stack<W: Write + ?Sized, T: EventTables + ?Sized>(
-    out: &mut W,
-    title: &str,
-    tables: Option<&T>,
-    id: u64,
-) -> io::Result<()> {
-    out.write_all(b"\n")?;
-    out.write_all(title.as_bytes())?;
-    out.write_all(b"=\n")?;
-    let Some(tables) = tables else { return Ok(()) };
-    let mut result = Ok(());
-    tables.for_each_frame(id, &mut |frame| {
-        if result.is_ok() {
-            result = write_frame(out, frame);
+/// Appends `0x` and the lowercase hex digits of `v`, as Go's `%#x` does.
+fn write_hex(out: &mut Vec<u8>, v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // Digits from the last, into a buffer: one copy into the line.
+    let mut text = [0u8; 18];
+    let (mut i, mut v) = (text.len(), v);
+    loop {
+        i -= 1;
+        text[i] = HEX[(v & 0xf) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
         }
-    });
-    result
+    }
+    text[i - 2..i].copy_from_slice(b"0x");
+    out.extend_from_slice(&text[i - 2..]);
 }
 
-fn write_frame<W: Write + ?Sized>(out: &mut W, frame: ResolvedFrame<'_>) -> io::Result<()> {
-    out.write_all(b"\t")?;
-    out.write_all(frame.func)?;
-    write!(out, " @ {:#x}\n\t\t", frame.pc)?;
-    out.write_all(frame.file)?;
-    out.write_all(b":")?;
-    write_u64(out, frame.line)?;
-    out.write_all(b"\n")
+fn write_quoted(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Most strings are printable ASCII without quotes or backslashes, which Go's
+    // `strconv.Quote` leaves as they are.
+    if bytes.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+    } else {
+        quote_into(out, bytes);
+    }
+}
+
+fn write_stack<T: EventTables + ?Sized>(out: &mut Vec<u8>, title: &str, tables: Option<&T>, id: u64) {
+    out.push(b'\n');
+    out.extend_from_slice(title.as_bytes());
+    out.extend_from_slice(b"=\n");
+    if let Some(tables) = tables {
+        tables.for_each_frame(id, &mut |frame| write_frame(out, frame));
+    }
+}
+
+fn write_frame(out: &mut Vec<u8>, frame: ResolvedFrame<'_>) {
+    // Room for the names and the longest numbers, so that no push below grows the line.
+    out.reserve(frame.func.len() + frame.file.len() + 64);
+    out.push(b'\t');
+    out.extend_from_slice(frame.func);
+    out.extend_from_slice(b" @ ");
+    write_hex(out, frame.pc);
+    out.extend_from_slice(b"\n\t\t");
+    out.extend_from_slice(frame.file);
+    out.push(b':');
+    write_u64(out, frame.line);
+    out.push(b'\n');
 }
 
 /// Formats Unix time as Go's `time.RFC3339Nano` in UTC.
-fn write_wall<W: Write + ?Sized>(out: &mut W, sec: u64, nsec: u64) -> io::Result<()> {
+fn write_wall(out: &mut Vec<u8>, sec: u64, nsec: u64) -> io::Result<()> {
     let total_sec = (sec as i64).wrapping_add((nsec / 1_000_000_000) as i64);
     let nsec = nsec % 1_000_000_000;
     let days = total_sec.div_euclid(86_400);
@@ -455,25 +476,47 @@ pub fn write_parsed<W: Write + ?Sized, T: EventTables + ?Sized>(
     event: &Event,
     tables: Option<&T>,
 ) -> io::Result<()> {
+    thread_local! {
+        // The line being built, kept between calls so that its memory is reused.
+        static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    // One write per event: `out` is often a `dyn Write`, where every call is indirect.
+    LINE.with(|line| match line.try_borrow_mut() {
+        Ok(mut line) => {
+            line.clear();
+            render_parsed(&mut line, event, tables)?;
+            out.write_all(&line)
+        }
+        // Only if `out` itself prints events: a line of its own.
+        Err(_) => {
+            let mut line = Vec::new();
+            render_parsed(&mut line, event, tables)?;
+            out.write_all(&line)
+        }
+    })
+}
+
+/// Appends the line of [`write_parsed`] to `out` (writing to a `Vec` does not fail).
+fn render_parsed<T: EventTables + ?Sized>(out: &mut Vec<u8>, event: &Event, tables: Option<&T>) -> io::Result<()> {
     let kind = event.kind();
-    out.write_all(b"M=")?;
-    write_i64(out, event.m)?;
-    out.write_all(b" P=")?;
-    write_i64(out, event.p)?;
-    out.write_all(b" G=")?;
-    write_i64(out, event.g)?;
-    out.write_all(b" ")?;
-    out.write_all(kind.name().as_bytes())?;
-    out.write_all(b" Time=")?;
-    write_i64(out, event.time)?;
+    out.extend_from_slice(b"M=");
+    write_i64(out, event.m);
+    out.extend_from_slice(b" P=");
+    write_i64(out, event.p);
+    out.extend_from_slice(b" G=");
+    write_i64(out, event.g);
+    out.push(b' ');
+    out.extend_from_slice(kind.name().as_bytes());
+    out.extend_from_slice(b" Time=");
+    write_i64(out, event.time);
     let string = |id: u64| tables.and_then(|t| t.string(id)).unwrap_or_default();
     let a = event.args;
     let ty = EventType(event.ty);
     let mut transition_stack = None;
     match kind {
         EventKind::Sync => {
-            out.write_all(b" N=")?;
-            write_u64(out, a[0])?;
+            out.extend_from_slice(b" N=");
+            write_u64(out, a[0]);
             if let Some(clock) = tables.and_then(|t| t.clock()) {
                 write!(out, " Trace={} Mono={} Wall=", clock.trace_ns, clock.mono_ns)?;
                 write_wall(out, clock.wall_sec, clock.wall_nsec)?;
@@ -485,14 +528,18 @@ pub fn write_parsed<W: Write + ?Sized, T: EventTables + ?Sized>(
                 EventType::HeapAlloc => b"/memory/classes/heap/objects:bytes",
                 _ => b"/gc/heap/goal:bytes",
             };
-            out.write_all(b" Name=")?;
-            write_quoted(out, name)?;
-            write!(out, " Value=Value{{Uint64({})}}", a[0])?;
+            out.extend_from_slice(b" Name=");
+            write_quoted(out, name);
+            out.extend_from_slice(b" Value=Value{Uint64(");
+            write_u64(out, a[0]);
+            out.extend_from_slice(b")}");
         }
         EventKind::Label => {
-            out.write_all(b" Label=")?;
-            write_quoted(out, string(a[0]))?;
-            write!(out, " Resource=Goroutine({})", event.g)?;
+            out.extend_from_slice(b" Label=");
+            write_quoted(out, string(a[0]));
+            out.extend_from_slice(b" Resource=Goroutine(");
+            write_i64(out, event.g);
+            out.push(b')');
         }
         EventKind::RangeBegin | EventKind::RangeActive | EventKind::RangeEnd => {
             out.write_all(b" Name=")?;
@@ -501,20 +548,20 @@ pub fn write_parsed<W: Write + ?Sized, T: EventTables + ?Sized>(
                     let mut name = b"stop-the-world (".to_vec();
                     name.extend_from_slice(string(a[0]));
                     name.push(b')');
-                    write_quoted(out, &name)?;
+                    write_quoted(out, &name);
                     write!(out, " Scope=Goroutine({})", event.g)?;
                 }
                 EventType::GCBegin | EventType::GCActive | EventType::GCEnd => {
-                    write_quoted(out, b"GC concurrent mark phase")?;
+                    write_quoted(out, b"GC concurrent mark phase");
                     out.write_all(b" Scope=None")?;
                 }
                 EventType::GCSweepBegin | EventType::GCSweepActive | EventType::GCSweepEnd => {
-                    write_quoted(out, b"GC incremental sweep")?;
+                    write_quoted(out, b"GC incremental sweep");
                     let p = if ty == EventType::GCSweepActive { a[0] as i64 } else { event.p };
                     write!(out, " Scope=Proc({p})")?;
                 }
                 _ => {
-                    write_quoted(out, b"GC mark assist")?;
+                    write_quoted(out, b"GC mark assist");
                     let g = if ty == EventType::GCMarkAssistActive { a[0] as i64 } else { event.g };
                     write!(out, " Scope=Goroutine({g})")?;
                 }
@@ -531,57 +578,79 @@ pub fn write_parsed<W: Write + ?Sized, T: EventTables + ?Sized>(
                 out.write_all(b"]")?;
             }
         }
-        EventKind::TaskBegin => {
-            write!(out, " ID={} Parent={} Type=", a[0], a[1])?;
-            write_quoted(out, string(a[2]))?;
-        }
-        EventKind::TaskEnd => {
-            write!(out, " ID={} Parent={} Type=", a[0], event.extra[0])?;
-            let name = tables.map(|t| t.task_name(event.extra[1])).unwrap_or_default();
-            write_quoted(out, &name)?;
+        EventKind::TaskBegin | EventKind::TaskEnd => {
+            out.extend_from_slice(b" ID=");
+            write_u64(out, a[0]);
+            out.extend_from_slice(b" Parent=");
+            if kind == EventKind::TaskBegin {
+                write_u64(out, a[1]);
+                out.extend_from_slice(b" Type=");
+                write_quoted(out, string(a[2]));
+            } else {
+                write_u64(out, event.extra[0]);
+                out.extend_from_slice(b" Type=");
+                let name = tables.map(|t| t.task_name(event.extra[1])).unwrap_or_default();
+                write_quoted(out, &name);
+            }
         }
         EventKind::RegionBegin | EventKind::RegionEnd => {
-            write!(out, " Task={} Type=", a[0])?;
-            write_quoted(out, string(a[1]))?;
+            out.extend_from_slice(b" Task=");
+            write_u64(out, a[0]);
+            out.extend_from_slice(b" Type=");
+            write_quoted(out, string(a[1]));
         }
         EventKind::Log => {
-            write!(out, " Task={} Category=", a[0])?;
-            write_quoted(out, string(a[1]))?;
-            out.write_all(b" Message=")?;
-            write_quoted(out, string(a[2]))?;
+            out.extend_from_slice(b" Task=");
+            write_u64(out, a[0]);
+            out.extend_from_slice(b" Category=");
+            write_quoted(out, string(a[1]));
+            out.extend_from_slice(b" Message=");
+            write_quoted(out, string(a[2]));
         }
         EventKind::StateTransition => {
             // Always present for this kind.
             if let Some(st) = state_transition(event, tables) {
-                match st.transition {
-                    Transition::Goroutine { id, from, to } => write!(out, " GoID={id} {}->{}", from.name(), to.name())?,
-                    Transition::Proc { id, from, to } => write!(out, " ProcID={id} {}->{}", from.name(), to.name())?,
-                }
-                out.write_all(b" Reason=")?;
-                write_quoted(out, st.reason)?;
+                let (what, id, from, to): (&[u8], i64, &str, &str) = match st.transition {
+                    Transition::Goroutine { id, from, to } => (b" GoID=", id, from.name(), to.name()),
+                    Transition::Proc { id, from, to } => (b" ProcID=", id, from.name(), to.name()),
+                };
+                out.extend_from_slice(what);
+                write_i64(out, id);
+                out.push(b' ');
+                out.extend_from_slice(from.as_bytes());
+                out.extend_from_slice(b"->");
+                out.extend_from_slice(to.as_bytes());
+                out.extend_from_slice(b" Reason=");
+                write_quoted(out, st.reason);
                 transition_stack = st.stack;
             }
         }
         EventKind::Experimental => {
             let spec = ty.spec().map_or(&[][..], |s| s.args);
-            write!(out, " Name={} Args=[", ty.name())?;
+            out.extend_from_slice(b" Name=");
+            out.extend_from_slice(ty.name().as_bytes());
+            out.extend_from_slice(b" Args=[");
             for (i, name) in spec.iter().skip(1).enumerate() {
                 if i > 0 {
-                    out.write_all(b", ")?;
+                    out.extend_from_slice(b", ");
                 }
-                write!(out, "{name}=Value{{Uint64({})}}", a[i])?;
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"=Value{Uint64(");
+                write_u64(out, a[i]);
+                out.extend_from_slice(b")}");
             }
-            out.write_all(b"]")?;
+            out.push(b']');
         }
         EventKind::StackSample => {}
     }
     if let Some(id) = transition_stack {
-        write_stack(out, "TransitionStack", tables, id)?;
+        write_stack(out, "TransitionStack", tables, id);
     }
     if let Some(id) = event.stack_id() {
-        write_stack(out, "Stack", tables, id)?;
+        write_stack(out, "Stack", tables, id);
     }
-    out.write_all(b"\n")
+    out.push(b'\n');
+    Ok(())
 }
 
 enum Resource {

@@ -143,7 +143,8 @@ struct IdTableBuilder<T> {
 
 impl<T: Copy + Default> IdTableBuilder<T> {
     fn contains(&self, id: u64) -> bool {
-        let in_bitmap = usize::try_from(id / 64).ok().and_then(|i| self.seen.get(i)).is_some_and(|w| w & (1 << (id % 64)) != 0);
+        let in_bitmap =
+            usize::try_from(id / 64).ok().and_then(|i| self.seen.get(i)).is_some_and(|w| w & (1 << (id % 64)) != 0);
         in_bitmap || (!self.seen_large.is_empty() && self.seen_large.contains(&id))
     }
 
@@ -175,6 +176,15 @@ struct Span {
     end: usize,
 }
 
+/// A frame of a stack: its PC and line, its names as spans of the string bytes.
+#[derive(Debug, Clone, Copy)]
+struct StackFrame {
+    pc: u64,
+    func: Span,
+    file: Span,
+    line: u64,
+}
+
 /// The lookup tables of one generation.
 #[derive(Debug, Default)]
 pub struct GenerationTables {
@@ -184,8 +194,9 @@ pub struct GenerationTables {
     string_bytes: Vec<u8>,
     /// Stack IDs to spans of `stack_frames`.
     stacks: IdTable<Span>,
-    /// The frames of every stack, resolved through the frame table once, in stack order.
-    stack_frames: Vec<(u64, FrameInfo)>,
+    /// The frames of every stack in stack order, resolved once through the frame table and
+    /// the strings: printing a stack looks nothing up.
+    stack_frames: Vec<StackFrame>,
     pub(crate) clock: Option<ClockSnapshot>,
     pub(crate) experimental: Vec<ExperimentalBatch>,
     /// Strings the reader adds while ordering (task names carried across generations).
@@ -226,9 +237,8 @@ impl GenerationTables {
     pub fn stack_frames(&self, id: u64) -> impl Iterator<Item = (u64, &[u8], &[u8], u64)> + '_ {
         let span = if id == 0 { None } else { self.stacks.get(id) };
         let frames = span.map_or(&[][..], |s| &self.stack_frames[s.start..s.end]);
-        frames.iter().map(move |&(pc, frame)| {
-            (pc, self.string(frame.func).unwrap_or(&[]), self.string(frame.file).unwrap_or(&[]), frame.line)
-        })
+        let bytes = &self.string_bytes;
+        frames.iter().map(move |f| (f.pc, &bytes[f.func.start..f.func.end], &bytes[f.file.start..f.file.end], f.line))
     }
 
     pub(crate) fn add_extra_string(&self, text: Box<[u8]>) -> u64 {
@@ -447,10 +457,16 @@ impl<'a> GenerationBuilder<'a> {
         }
         self.tables.strings = std::mem::take(&mut self.strings).finish();
         self.tables.stacks = std::mem::take(&mut self.stacks).finish();
-        // Every PC has a frame: the stack that brought the PC defined it.
-        let frames = &self.frames;
-        self.tables.stack_frames = self.stack_pcs.iter().map(|&pc| (pc, frames[&pc])).collect();
         self.check_stack_strings(end_offset)?;
+        // Every PC has a frame (the stack that brought the PC defined it), and every name a
+        // string (just checked; 0 is the empty string).
+        let (frames, strings) = (&self.frames, &self.tables.strings);
+        let span = |id: u64| strings.get(id).unwrap_or_default();
+        let resolve = |pc: u64| {
+            let frame = frames[&pc];
+            StackFrame { pc, func: span(frame.func), file: span(frame.file), line: frame.line }
+        };
+        self.tables.stack_frames = self.stack_pcs.iter().map(|&pc| resolve(pc)).collect();
         for sample in &mut self.cpu_samples {
             sample.time = freq.ns(sample.time as u64);
         }
@@ -471,7 +487,8 @@ impl<'a> GenerationBuilder<'a> {
         let tables = &self.tables;
         for id in tables.stacks.ids() {
             let span = tables.stacks.get(id).unwrap_or_default();
-            for &(_, frame) in &tables.stack_frames[span.start..span.end] {
+            for pc in &self.stack_pcs[span.start..span.end] {
+                let frame = self.frames[pc];
                 for (what, string) in [("func", frame.func), ("file", frame.file)] {
                     if !tables.has_string(string) {
                         let message = format!("found invalid {what} string ID {string} for stack {id}");

@@ -201,6 +201,7 @@ impl Ordering {
     /// whether it was accepted (and emitted, to `first` and `queue`, with the events it
     /// implies). `tables` are the reader's tables, `table_index` the generation's;
     /// `m_slot` caches the thread's slot for the engine.
+    #[inline(always)]
     pub(crate) fn advance(
         &mut self,
         ev: &mut BaseEvent,
@@ -222,7 +223,7 @@ impl Ordering {
             Ctx { m, p: state.p, g: state.g }
         };
         let offset = ev.offset;
-        let mut emit = Emit { first: &mut self.first, queue: &mut self.queue, table_index, ev: *ev };
+        let mut emit = Emit { first: &mut self.first, queue: &mut self.queue, table_index, time: ev.time, offset };
         let state = State {
             gs: &mut self.gs,
             ps: &mut self.ps,
@@ -265,7 +266,9 @@ struct Emit<'q> {
     first: &'q mut Option<Event>,
     queue: &'q mut VecDeque<Event>,
     table_index: u32,
-    ev: BaseEvent,
+    /// The time and offset of the event being ordered, for the events it implies.
+    time: i64,
+    offset: u64,
 }
 
 impl Emit<'_> {
@@ -292,7 +295,7 @@ impl Emit<'_> {
 
     /// Queues an event the engine makes up (the parts of a goroutine switch, a steal).
     fn synthetic(&mut self, ctx: Ctx, ty: EventType, args: [u64; 4], extra: [u64; 2]) {
-        let ev = BaseEvent { ty: ty.0, time: self.ev.time, args, offset: self.ev.offset };
+        let ev = BaseEvent { ty: ty.0, time: self.time, args, offset: self.offset };
         self.push(ctx, &ev, extra);
     }
 }
@@ -310,7 +313,24 @@ struct Handler<'h, 's> {
 
 type Outcome = Result<Step, String>;
 
+#[inline(always)]
 fn check(ctx: Ctx, needs: [Need; 3]) -> Result<(), String> {
+    // Called for nearly every event with constant needs: this folds to two or three
+    // comparisons, and the message is built out of line.
+    let fits = |value: i64, need: Need| match need {
+        Need::Must => value != NONE,
+        Need::MustNot => value == NONE,
+        Need::May => true,
+    };
+    if fits(ctx.m, needs[0]) && fits(ctx.p, needs[1]) && fits(ctx.g, needs[2]) {
+        return Ok(());
+    }
+    check_failed(ctx, needs)
+}
+
+#[cold]
+#[inline(never)]
+fn check_failed(ctx: Ctx, needs: [Need; 3]) -> Result<(), String> {
     let checks = [(ctx.m, needs[0], "thread"), (ctx.p, needs[1], "proc"), (ctx.g, needs[2], "goroutine")];
     for (value, need, what) in checks {
         match need {
@@ -331,6 +351,7 @@ impl Handler<'_, '_> {
         Seq { generation: self.generation, n }
     }
 
+    #[inline(always)]
     fn run(self, cur: Ctx, emit: &mut Emit<'_>) -> Outcome {
         let ty = self.ev.ty;
         match EventType(ty) {

@@ -390,10 +390,7 @@ impl<'a> Reader<'a> {
                 return Err(Error::new(ErrorKind::Ordering(message), offset));
             }
         }
-        self.order
-            .first
-            .take()
-            .ok_or_else(|| Error::new(ErrorKind::Ordering("advancing queued no event".into()), 0))
+        self.order.first.take().ok_or_else(|| Error::new(ErrorKind::Ordering("advancing queued no event".into()), 0))
     }
 
     /// Checks that the event's string and stack IDs exist in its generation.
