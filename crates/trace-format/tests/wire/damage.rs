@@ -159,6 +159,12 @@ fn flipped_bytes_give_clean_errors() {
                 );
             }
             let _ = summarize(&bytes);
+            // The ordered reader and the IR meet the same damage: an error, never a panic.
+            let (_, ordered_error) = ordered(&bytes);
+            if let Some(error) = ordered_error {
+                assert!(error.offset() <= bytes.len() as u64, "{}: {error}", short(&path));
+            }
+            let _ = trace_format::ir::TraceIr::from_trace(&bytes);
         }
     }
 }
@@ -336,6 +342,7 @@ fn arbitrary_bytes_after_a_header_never_panic() {
                 assert!(error.offset() <= bytes.len() as u64, "{error}");
             }
             let _ = summarize(&bytes);
+            let _ = ordered(&bytes);
         }
     }
 }
