@@ -66,7 +66,9 @@ struct GState {
 }
 
 /// A region in flight: its task and name. The name is a string ID of the generation it began
-/// in (an index of the reader's tables), which the reader keeps: no copy per region.
+/// in (an index of the reader's tables): no copy per region. When the reader lets go of a
+/// generation's tables, the names still in flight are copied into the engine
+/// ([`Ordering::adopt_names`]) and marked with [`OWNED`].
 #[derive(Debug, Clone, Copy)]
 struct Region {
     task: u64,
@@ -74,14 +76,18 @@ struct Region {
     name: u64,
 }
 
-/// A task in flight: its name (a string ID of the generation it began in, as for regions)
-/// and parent.
+/// A task in flight: its name (a string ID of the generation it began in, or an owned copy,
+/// as for regions) and parent.
 #[derive(Debug, Clone, Copy)]
 struct Task {
     table_index: u32,
     name: u64,
     parent: u64,
 }
+
+/// The table index of a name the engine holds itself: the name is an index of
+/// `Ordering::owned_names`.
+const OWNED: u32 = u32::MAX;
 
 #[derive(Debug)]
 struct PState {
@@ -161,6 +167,8 @@ enum Step {
 /// The ordering engine. Its state persists across generations.
 #[derive(Debug)]
 pub(crate) struct Ordering {
+    /// Names of tasks and regions that outlived their generation\'s tables.
+    owned_names: Vec<Box<[u8]>>,
     gs: HashMap<i64, GState>,
     ps: HashMap<i64, PState>,
     ms: Threads,
@@ -194,6 +202,28 @@ impl Ordering {
             initial_generation: 0,
             first: None,
             queue: VecDeque::new(),
+            owned_names: Vec::new(),
+        }
+    }
+
+    /// Copies the names of tasks and regions still in flight that live in the tables of
+    /// generation `dropping`, which the reader is about to let go of.
+    pub(crate) fn adopt_names(&mut self, tables: &GenerationTables, dropping: u32) {
+        let owned = &mut self.owned_names;
+        let mut adopt = |table_index: &mut u32, name: &mut u64| {
+            if *table_index == dropping {
+                owned.push(tables.string(*name).unwrap_or_default().into());
+                *table_index = OWNED;
+                *name = owned.len() as u64 - 1;
+            }
+        };
+        for task in self.tasks.values_mut() {
+            adopt(&mut task.table_index, &mut task.name);
+        }
+        for g in self.gs.values_mut() {
+            for region in &mut g.regions {
+                adopt(&mut region.table_index, &mut region.name);
+            }
         }
     }
 
@@ -205,7 +235,7 @@ impl Ordering {
     pub(crate) fn advance(
         &mut self,
         ev: &mut BaseEvent,
-        tables: &[Arc<GenerationTables>],
+        tables: &[Option<Arc<GenerationTables>>],
         table_index: u32,
         m: u64,
         m_slot: &mut Option<u32>,
@@ -234,8 +264,12 @@ impl Ordering {
         };
         let initial = generation == self.initial_generation;
         let all_tables = tables;
-        let tables = &*tables[table_index as usize];
-        let step = Handler { o: state, initial, generation, tables, all_tables, table_index, ev }
+        // The reader always holds the tables of the generation being ordered.
+        let Some(tables) = tables.get(table_index as usize).and_then(Option::as_deref) else {
+            return Err(Error::new(ErrorKind::Ordering("no tables for the current generation".into()), offset));
+        };
+        let owned_names = &self.owned_names;
+        let step = Handler { o: state, initial, generation, tables, all_tables, owned_names, table_index, ev }
             .run(cur, &mut emit)
             .map_err(|message| Error::new(ErrorKind::Ordering(message), offset))?;
         match step {
@@ -306,7 +340,8 @@ struct Handler<'h, 's> {
     generation: u64,
     /// The tables of the event's generation, which is `all_tables[table_index]`.
     tables: &'h GenerationTables,
-    all_tables: &'h [Arc<GenerationTables>],
+    all_tables: &'h [Option<Arc<GenerationTables>>],
+    owned_names: &'h [Box<[u8]>],
     table_index: u32,
     ev: &'h mut BaseEvent,
 }
@@ -346,7 +381,7 @@ fn name(ty: u8) -> &'static str {
     EventType(ty).name()
 }
 
-impl Handler<'_, '_> {
+impl<'h> Handler<'h, '_> {
     fn seq(&self, n: u64) -> Seq {
         Seq { generation: self.generation, n }
     }
@@ -799,6 +834,11 @@ impl Handler<'_, '_> {
         Ok(Step::Accept(new))
     }
 
+    /// The text of a task or region name the engine keeps.
+    fn name_bytes(&self, table_index: u32, name: u64) -> &'h [u8] {
+        name_bytes(self.all_tables, self.owned_names, table_index, name)
+    }
+
     fn task_begin(self, cur: Ctx, emit: &mut Emit<'_>) -> Outcome {
         let id = self.ev.args[0];
         if self.o.tasks.contains_key(&id) {
@@ -827,7 +867,7 @@ impl Handler<'_, '_> {
             None => TASK_NAME_ID,
             Some(t) if t.table_index == self.table_index && t.name & TASK_NAME_ID == 0 => t.name | TASK_NAME_ID,
             Some(t) => {
-                let name = self.all_tables[t.table_index as usize].string(t.name).unwrap_or_default();
+                let name = self.name_bytes(t.table_index, t.name);
                 self.tables.add_extra_string(name.into())
             }
         };
@@ -853,7 +893,7 @@ impl Handler<'_, '_> {
         } else if let Some(&top) = g.regions.last() {
             // A region that began before the trace started has no begin: its end is ignored.
             let same_name = top.table_index == self.table_index && top.name == name_id;
-            let top_name = || self.all_tables[top.table_index as usize].string(top.name).unwrap_or_default();
+            let top_name = || name_bytes(self.all_tables, self.owned_names, top.table_index, top.name);
             if top.task != task || !same_name && top_name() != name {
                 return Err(format!(
                     "misuse of region in goroutine {}: region end {{{task} {}}} when the inner-most active region start event is {{{} {}}}",
@@ -996,6 +1036,21 @@ impl Handler<'_, '_> {
         emit.push(cur, self.ev, [0; 2]);
         Ok(Step::Accept(cur))
     }
+}
+
+/// The text of a task or region name: a string of a generation's tables, or a copy the
+/// engine owns.
+fn name_bytes<'t>(
+    all_tables: &'t [Option<Arc<GenerationTables>>],
+    owned_names: &'t [Box<[u8]>],
+    table_index: u32,
+    name: u64,
+) -> &'t [u8] {
+    if table_index == OWNED {
+        return owned_names.get(name as usize).map_or(&[], |n| &n[..]);
+    }
+    let tables = all_tables.get(table_index as usize).and_then(Option::as_deref);
+    tables.and_then(|t| t.string(name)).unwrap_or_default()
 }
 
 fn begin_range(ranges: &mut Vec<RangeType>, range: RangeType) -> Result<(), String> {

@@ -203,7 +203,9 @@ struct Current<'a> {
 /// one `Err`, after which it yields nothing.
 pub struct Reader<'a> {
     generations: Generations<'a>,
-    tables: Vec<Arc<GenerationTables>>,
+    /// The tables of each generation met so far, by index; only the current generation's
+    /// are kept, so that memory stays bounded by one generation.
+    tables: Vec<Option<Arc<GenerationTables>>>,
     current: Option<Current<'a>>,
     order: Ordering,
     syncs: u64,
@@ -236,8 +238,12 @@ impl<'a> Reader<'a> {
     }
 
     /// The tables (strings, stacks, clock) of the generation an event belongs to.
+    ///
+    /// The reader keeps only the current generation's tables, so that memory stays bounded
+    /// on traces of any size: look up what you need while the event is current (or build a
+    /// [`TraceIr`](crate::ir::TraceIr), which keeps everything).
     pub fn tables(&self, event: &Event) -> Option<&GenerationTables> {
-        self.tables.get(event.generation as usize).map(|t| &**t)
+        self.tables.get(event.generation as usize).and_then(Option::as_deref)
     }
 
     /// The state transition `event` describes, with its reason string resolved, or `None` if
@@ -294,7 +300,10 @@ impl<'a> Reader<'a> {
     fn install(&mut self, generation: Generation<'a>) -> Result<Event, Error> {
         let table_index = self.tables.len() as u32;
         let number = generation.tables.number;
-        self.tables.push(generation.tables);
+        if let Some(previous) = self.tables.last_mut().and_then(Option::take) {
+            self.order.adopt_names(&previous, table_index - 1);
+        }
+        self.tables.push(Some(generation.tables));
         let mut frontier = Frontier::default();
         for (m, batches) in generation.batches {
             let mut cursor = Cursor::new(m, batches);
@@ -398,7 +407,9 @@ impl<'a> Reader<'a> {
         if event.ty == SYNC_TYPE {
             return Ok(());
         }
-        let Some(tables) = self.tables.get(event.generation as usize) else { return Ok(()) };
+        let Some(tables) = self.tables.get(event.generation as usize).and_then(Option::as_deref) else {
+            return Ok(());
+        };
         let ty = EventType(event.ty);
         let Some(spec) = ty.spec() else { return Ok(()) };
         let unknown = |table, id| Error::new(ErrorKind::UnknownTableId { table, id, event: spec.name }, event.offset);
