@@ -669,7 +669,8 @@ fn transition(event: &Event) -> (Resource, u64, u64, Option<u64>, Option<u64>) {
         EventType::ProcStop => (Resource::Proc(event.p), ps::RUNNING, ps::IDLE, None, None),
         EventType::ProcSteal => {
             // A proc whose syscall was abandoned was already counted as idle.
-            let before = if event.extra[0] == 4 { ps::IDLE } else { ps::RUNNING };
+            let before =
+                if event.extra[0] == crate::order::pstatus::SYSCALL_ABANDONED { ps::IDLE } else { ps::RUNNING };
             (Resource::Proc(a[0] as i64), before, ps::IDLE, None, None)
         }
         EventType::ProcStatus => (Resource::Proc(a[0] as i64), event.extra[0], proc_state_of_status(a[1]), None, None),

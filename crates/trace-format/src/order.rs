@@ -23,7 +23,7 @@ mod gstatus {
 }
 
 /// Wire proc statuses.
-mod pstatus {
+pub(crate) mod pstatus {
     pub const RUNNING: u64 = 1;
     pub const IDLE: u64 = 2;
     pub const SYSCALL: u64 = 3;
