@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use trace_format::ir::TraceIr;
-use trace_format::text::{DumpError, write_parsed_dump, write_wire_dump};
-use trace_format::{BatchKind, TraceFile, WireSummary, summarize};
+use trace_format::text::{DumpError, write_wire_dump};
+use trace_format::{BatchKind, EventKind, Reader, TraceFile, WireSummary, summarize, write_parsed};
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -68,14 +68,37 @@ pub fn dump_wire(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
 pub fn dump_parsed(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     let file = open(path)?;
     if !TraceIr::is_ir(file.bytes()) {
-        drop(file);
-        return dump_with(path, out, |bytes, out| write_parsed_dump(bytes, out));
+        return dump_trace_parsed(&file, out);
     }
     let ir = TraceIr::from_bytes(file.bytes()).map_err(|e| CommandError::Ir(format!("{}: {e}", path.display())))?;
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
     let stored = ir.write_parsed_dump(&mut out)?;
     out.flush()?;
     stored.map_or(Ok(()), |error| Err(CommandError::Stored(error.message.clone())))
+}
+
+/// The ordered dump of a trace, letting go of the pages of the file already read so that
+/// memory stays bounded on traces of any size.
+fn dump_trace_parsed(file: &TraceFile, out: &mut dyn Write) -> Result<(), CommandError> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    let mut reader = Reader::new(file.bytes()).map_err(CommandError::Trace)?;
+    let mut failure = None;
+    while let Some(event) = reader.next() {
+        match event {
+            Ok(event) => {
+                write_parsed(&mut out, &event, reader.tables(&event))?;
+                if event.kind() == EventKind::Sync {
+                    file.release_before(reader.consumed_offset());
+                }
+            }
+            Err(error) => {
+                failure = Some(error);
+                break;
+            }
+        }
+    }
+    out.flush()?;
+    failure.map_or(Ok(()), |error| Err(CommandError::Trace(error)))
 }
 
 /// Refuses IR files in commands that need the raw records of the trace itself.
@@ -112,7 +135,8 @@ fn dump_with(
 pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError> {
     let file = open(path)?;
     reject_ir(path, file.bytes())?;
-    let ir = TraceIr::from_trace(file.bytes()).map_err(CommandError::Trace)?;
+    let ir = TraceIr::from_trace_with_progress(file.bytes(), |done| file.release_before(done))
+        .map_err(CommandError::Trace)?;
     let file = std::fs::File::create(output).map_err(CommandError::Write)?;
     let mut out = io::BufWriter::new(file);
     ir.write_to(&mut out).and_then(|()| out.flush()).map_err(CommandError::Write)?;

@@ -37,6 +37,33 @@ impl TraceFile {
     }
 }
 
+impl TraceFile {
+    /// Lets the operating system drop the pages of the first `offset` bytes from this
+    /// process's memory, once a reader is done with them
+    /// ([`Reader::consumed_offset`](crate::Reader::consumed_offset)), so that reading a big
+    /// trace does not keep the whole file resident. Reading those bytes again still works:
+    /// the pages come back from the file.
+    pub fn release_before(&self, offset: u64) {
+        const PAGE: usize = 4096;
+        let len = (offset as usize).min(self.bytes().len()) / PAGE * PAGE;
+        if let (Bytes::Mapped(map), true) = (&self.bytes, len > 0) {
+            release(map, len);
+        }
+    }
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn release(map: &memmap2::Mmap, len: usize) {
+    // SAFETY: the map is a shared, read-only map of a file: MADV_DONTNEED only removes this
+    // process's page mappings, and any later read faults the same file contents back in, so
+    // no reference into the map ever sees different bytes. A failure only costs memory.
+    let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+}
+
+#[cfg(not(unix))]
+fn release(_map: &memmap2::Mmap, _len: usize) {}
+
 impl Deref for TraceFile {
     type Target = [u8];
 

@@ -278,6 +278,8 @@ pub(crate) struct Generation<'a> {
     /// Event batches by thread, threads in order of their first batch.
     pub batches: Vec<(u64, Vec<Batch<'a>>)>,
     pub cpu_samples: Vec<CpuSample>,
+    /// Offset of the generation's first batch: no byte before it is read again.
+    pub start_offset: u64,
 }
 
 fn malformed(message: String, record: &Record<'_>) -> Error {
@@ -299,6 +301,7 @@ pub(crate) struct GenerationBuilder<'a> {
     batches: Vec<(u64, Vec<Batch<'a>>)>,
     batch_index: HashMap<u64, usize>,
     cpu_samples: Vec<CpuSample>,
+    start_offset: Option<u64>,
     pub(crate) has_event_batch: bool,
 }
 
@@ -308,6 +311,7 @@ impl<'a> GenerationBuilder<'a> {
     }
 
     pub(crate) fn add(&mut self, batch: Batch<'a>, version: Version) -> Result<(), Error> {
+        self.start_offset.get_or_insert(batch.location().offset);
         if self.min_ts == 0 || batch.time() < self.min_ts {
             self.min_ts = batch.time();
         }
@@ -478,6 +482,7 @@ impl<'a> GenerationBuilder<'a> {
             min_ts: self.min_ts,
             batches: self.batches,
             cpu_samples: self.cpu_samples,
+            start_offset: self.start_offset.unwrap_or(end_offset),
         })
     }
 

@@ -292,6 +292,13 @@ impl TraceIr {
     /// Reads a whole trace into the IR. A damaged trace gives the IR of everything before the
     /// damage, with the error kept; only an unreadable header is an error here.
     pub fn from_trace(bytes: &[u8]) -> Result<TraceIr, Error> {
+        TraceIr::from_trace_with_progress(bytes, |_| {})
+    }
+
+    /// As [`from_trace`](Self::from_trace), calling `progress` at each generation with the
+    /// offset before which the trace will not be read again (for progress bars, and for
+    /// [`TraceFile::release_before`](crate::TraceFile::release_before)).
+    pub fn from_trace_with_progress(bytes: &[u8], mut progress: impl FnMut(u64)) -> Result<TraceIr, Error> {
         let mut reader = Reader::new(bytes)?;
         let mut builder = Builder::new(reader.version().minor());
         // The encoded events take about as many bytes as the trace: reserving that once
@@ -302,6 +309,9 @@ impl TraceIr {
                 Ok(event) => {
                     let tables = reader.tables(&event);
                     builder.add(event, tables);
+                    if event.ty == SYNC_TYPE {
+                        progress(reader.consumed_offset());
+                    }
                 }
                 Err(error) => {
                     builder.ir.error = Some(StoredError { message: error.to_string(), offset: error.offset() });

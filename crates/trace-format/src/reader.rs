@@ -214,6 +214,7 @@ pub struct Reader<'a> {
     pending: Option<Error>,
     synced: bool,
     done: bool,
+    consumed: u64,
 }
 
 impl<'a> Reader<'a> {
@@ -229,7 +230,16 @@ impl<'a> Reader<'a> {
             pending: None,
             synced: false,
             done: false,
+            consumed: 0,
         })
+    }
+
+    /// The offset before which the reader will not read the trace again (the start of the
+    /// current generation): a caller holding the trace in a memory map can let the pages
+    /// before it go ([`TraceFile::release_before`](crate::TraceFile::release_before)), and it
+    /// measures progress.
+    pub fn consumed_offset(&self) -> u64 {
+        self.consumed
     }
 
     /// The trace's format version.
@@ -300,6 +310,7 @@ impl<'a> Reader<'a> {
     fn install(&mut self, generation: Generation<'a>) -> Result<Event, Error> {
         let table_index = self.tables.len() as u32;
         let number = generation.tables.number;
+        self.consumed = generation.start_offset;
         if let Some(previous) = self.tables.last_mut().and_then(Option::take) {
             self.order.adopt_names(&previous, table_index - 1);
         }

@@ -99,3 +99,13 @@ fn difference_report_names_the_line() {
     assert_eq!(first_difference(b"a\n", b"a\n"), None);
     assert!(first_difference(b"a\nb\n", b"a\n").is_some());
 }
+
+/// Letting the operating system drop pages already read does not change what is read again.
+#[test]
+fn released_pages_read_back_the_same() {
+    let trace = &v2_traces()[0];
+    let file = trace_format::TraceFile::open(trace).unwrap();
+    let before = file.bytes().to_vec();
+    file.release_before(file.len() as u64);
+    assert!(file.bytes() == &before[..], "{}", short(trace));
+}
