@@ -101,6 +101,17 @@ fn dump_trace_parsed(file: &TraceFile, out: &mut dyn Write) -> Result<(), Comman
     failure.map_or(Ok(()), |error| Err(CommandError::Trace(error)))
 }
 
+/// A progress bar over the bytes of a trace, drawn on stderr only when it is a terminal.
+fn progress_bar(total: u64, what: &'static str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(what);
+    bar
+}
+
 /// Refuses IR files in commands that need the raw records of the trace itself.
 fn reject_ir(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
     if TraceIr::is_ir(bytes) {
@@ -135,8 +146,13 @@ fn dump_with(
 pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError> {
     let file = open(path)?;
     reject_ir(path, file.bytes())?;
-    let ir = TraceIr::from_trace_with_progress(file.bytes(), |done| file.release_before(done))
-        .map_err(CommandError::Trace)?;
+    let bar = progress_bar(file.len() as u64, "reading");
+    let ir = TraceIr::from_trace_with_progress(file.bytes(), |done| {
+        bar.set_position(done);
+        file.release_before(done);
+    });
+    bar.finish_and_clear();
+    let ir = ir.map_err(CommandError::Trace)?;
     let file = std::fs::File::create(output).map_err(CommandError::Write)?;
     let mut out = io::BufWriter::new(file);
     ir.write_to(&mut out).and_then(|()| out.flush()).map_err(CommandError::Write)?;
