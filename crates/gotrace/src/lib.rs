@@ -60,7 +60,16 @@ fn open(path: &Path) -> Result<TraceFile, CommandError> {
 
 /// `gotrace dump --wire`: writes every record of the trace as `go tool trace -d=wire` does.
 pub fn dump_wire(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
-    dump_with(path, out, |bytes, out| write_wire_dump(bytes, out))
+    let file = open(path)?;
+    reject_ir(path, file.bytes())?;
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    let result = write_wire_dump(file.bytes(), &mut out);
+    out.flush()?;
+    match result {
+        Ok(()) => Ok(()),
+        Err(DumpError::Trace(error)) => Err(CommandError::Trace(error)),
+        Err(DumpError::Write(error)) => Err(CommandError::Write(error)),
+    }
 }
 
 /// `gotrace dump`: writes every event of the ordered stream as `go tool trace -d=parsed` does.
@@ -122,23 +131,6 @@ fn reject_ir(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
         )));
     }
     Ok(())
-}
-
-fn dump_with(
-    path: &Path,
-    out: &mut dyn Write,
-    dump: impl FnOnce(&[u8], &mut dyn Write) -> Result<(), DumpError>,
-) -> Result<(), CommandError> {
-    let file = open(path)?;
-    reject_ir(path, file.bytes())?;
-    let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    let result = dump(file.bytes(), &mut out);
-    out.flush()?;
-    match result {
-        Ok(()) => Ok(()),
-        Err(DumpError::Trace(error)) => Err(CommandError::Trace(error)),
-        Err(DumpError::Write(error)) => Err(CommandError::Write(error)),
-    }
 }
 
 /// `gotrace ir`: reads the whole trace into the intermediate representation and stores it
