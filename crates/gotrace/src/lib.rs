@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use trace_format::ir::TraceIr;
-use trace_format::text::{DumpError, write_wire_dump};
-use trace_format::{BatchKind, EventKind, Reader, TraceFile, WireSummary, summarize, write_parsed};
+use trace_format::text::{DumpError, write_parsed_dump_with_progress, write_wire_dump};
+use trace_format::{BatchKind, TraceFile, WireSummary, summarize};
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -65,11 +65,7 @@ pub fn dump_wire(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
     let result = write_wire_dump(file.bytes(), &mut out);
     out.flush()?;
-    match result {
-        Ok(()) => Ok(()),
-        Err(DumpError::Trace(error)) => Err(CommandError::Trace(error)),
-        Err(DumpError::Write(error)) => Err(CommandError::Write(error)),
-    }
+    dump_result(result)
 }
 
 /// `gotrace dump`: writes every event of the ordered stream as `go tool trace -d=parsed` does.
@@ -90,24 +86,18 @@ pub fn dump_parsed(path: &Path, out: &mut dyn Write) -> Result<(), CommandError>
 /// memory stays bounded on traces of any size.
 fn dump_trace_parsed(file: &TraceFile, out: &mut dyn Write) -> Result<(), CommandError> {
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    let mut reader = Reader::new(file.bytes()).map_err(CommandError::Trace)?;
-    let mut failure = None;
-    while let Some(event) = reader.next() {
-        match event {
-            Ok(event) => {
-                write_parsed(&mut out, &event, reader.tables(&event))?;
-                if event.kind() == EventKind::Sync {
-                    file.release_before(reader.consumed_offset());
-                }
-            }
-            Err(error) => {
-                failure = Some(error);
-                break;
-            }
-        }
-    }
+    let result = write_parsed_dump_with_progress(file.bytes(), &mut out, |done| file.release_before(done));
     out.flush()?;
-    failure.map_or(Ok(()), |error| Err(CommandError::Trace(error)))
+    dump_result(result)
+}
+
+/// The command's view of a dump's outcome.
+fn dump_result(result: Result<(), DumpError>) -> Result<(), CommandError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(DumpError::Trace(error)) => Err(CommandError::Trace(error)),
+        Err(DumpError::Write(error)) => Err(CommandError::Write(error)),
+    }
 }
 
 /// A progress bar over the bytes of a trace, drawn on stderr only when it is a terminal.

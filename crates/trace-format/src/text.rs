@@ -183,10 +183,24 @@ pub fn write_wire_dump<W: Write + ?Sized>(bytes: &[u8], out: &mut W) -> Result<(
 ///
 /// On a damaged trace, every event before the damage is written, then the error is returned.
 pub fn write_parsed_dump<W: Write + ?Sized>(bytes: &[u8], out: &mut W) -> Result<(), DumpError> {
+    write_parsed_dump_with_progress(bytes, out, |_| {})
+}
+
+/// As [`write_parsed_dump`], calling `progress` at each generation with the offset before
+/// which the trace will not be read again (for progress bars, and for
+/// [`TraceFile::release_before`](crate::TraceFile::release_before)).
+pub fn write_parsed_dump_with_progress<W: Write + ?Sized>(
+    bytes: &[u8],
+    out: &mut W,
+    mut progress: impl FnMut(u64),
+) -> Result<(), DumpError> {
     let mut reader = crate::Reader::new(bytes).map_err(DumpError::Trace)?;
     while let Some(event) = reader.next() {
         let event = event.map_err(DumpError::Trace)?;
         crate::write_parsed(out, &event, reader.tables(&event))?;
+        if event.kind() == crate::EventKind::Sync {
+            progress(reader.consumed_offset());
+        }
     }
     Ok(())
 }
