@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
-use crate::event::{Event, NONE, SYNC_TYPE, StateTransition, state_transition};
+use crate::event::{Event, NONE, SYNC_TYPE};
 use crate::generation::{CpuSample, Frequency, Generation, GenerationTables, Generations, NextGeneration};
 use crate::order::{BaseEvent, Ordering};
 use crate::spec::{EventClass, EventType, MAX_ARGS, Trailer};
@@ -197,11 +197,12 @@ struct Current<'a> {
     samples: VecDeque<CpuSample>,
 }
 
-/// Reads the events of a Go 1.22+ trace in order, as Go's `internal/trace.Reader` does.
+/// Reads the events of a Go 1.22+ trace in order, as Go's `internal/trace.Reader` does; the
+/// public [`Reader`](crate::Reader) delegates to it for such traces.
 ///
 /// Yields `Ok(event)` for every event, then `None`; on damage, the events before it and then
 /// one `Err`, after which it yields nothing.
-pub struct Reader<'a> {
+pub(crate) struct V2Reader<'a> {
     generations: Generations<'a>,
     /// The tables of each generation met so far, by index; only the current generation's
     /// are kept, so that memory stays bounded by one generation.
@@ -217,10 +218,10 @@ pub struct Reader<'a> {
     consumed: u64,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> V2Reader<'a> {
     /// Starts reading the trace in `bytes`.
-    pub fn new(bytes: &'a [u8]) -> Result<Reader<'a>, Error> {
-        Ok(Reader {
+    pub fn new(bytes: &'a [u8]) -> Result<V2Reader<'a>, Error> {
+        Ok(V2Reader {
             generations: Generations::new(bytes)?,
             tables: Vec::new(),
             current: None,
@@ -256,25 +257,9 @@ impl<'a> Reader<'a> {
         self.tables.get(event.generation as usize).and_then(Option::as_deref)
     }
 
-    /// The state transition `event` describes, with its reason string resolved, or `None` if
-    /// it is not a state transition.
-    pub fn transition(&self, event: &Event) -> Option<StateTransition<'_>> {
-        state_transition(event, self.tables(event))
-    }
-
     fn sync(&mut self, table_index: u32, time: i64) -> Event {
         self.syncs += 1;
-        Event {
-            ty: SYNC_TYPE,
-            time,
-            m: NONE,
-            p: NONE,
-            g: NONE,
-            args: [self.syncs, 0, 0, 0],
-            extra: [0; 2],
-            generation: table_index,
-            offset: 0,
-        }
+        Event::sync(self.syncs, time, table_index)
     }
 
     fn next_generation(&mut self) -> Result<Event, Error> {
@@ -452,7 +437,7 @@ fn current_len(current: &Option<Current<'_>>) -> usize {
     current.as_ref().map_or(0, |c| c.frontier.len())
 }
 
-impl Iterator for Reader<'_> {
+impl Iterator for V2Reader<'_> {
     type Item = Result<Event, Error>;
 
     fn next(&mut self) -> Option<Result<Event, Error>> {

@@ -2,12 +2,15 @@
 //! syntax of Go's textual test traces.
 
 mod printable;
+mod ties;
 
 use std::io::{self, Write};
 
 use crate::error::Error;
 use crate::spec::FRAME_FIELDS;
 use crate::wire::{Batch, Item, Record, WireReader};
+
+pub use ties::canonical_tie_order;
 
 /// Writes `bytes` as Go's `strconv.Quote` does: in double quotes, printable runes as they
 /// are, everything else escaped.
