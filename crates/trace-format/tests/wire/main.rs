@@ -3,5 +3,6 @@
 mod damage;
 mod fixtures;
 mod goldens;
+mod old_format;
 mod roundtrip;
 mod snapshot;
