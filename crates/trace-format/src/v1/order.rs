@@ -226,7 +226,9 @@ pub(crate) fn merge(bytes: &[u8], version: OldVersion, scan: &mut Scan<'_>) -> R
         return Err(time_order(pair[1].offset));
     }
     fix_syscall_exit_times(&mut merged)?;
-    merged.par_sort_by_key(|e| e.ts);
+    if !merged.is_sorted_by_key(|e| e.ts) {
+        merged.par_sort_by_key(|e| e.ts);
+    }
     Ok(merged)
 }
 

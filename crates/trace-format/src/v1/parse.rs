@@ -228,6 +228,8 @@ pub(crate) struct BatchSpan {
 pub(crate) struct ProcBatches {
     pub p: i32,
     pub batches: Vec<BatchSpan>,
+    /// How many timed events the batches hold, so that decoding allocates once.
+    pub event_count: usize,
 }
 
 /// A stack: its PCs; frames are shared by PC.
@@ -289,7 +291,7 @@ pub(crate) fn scan(bytes: &[u8], version: OldVersion) -> Result<Scan<'_>, Error>
                 }
                 let p = if pid == NO_PROC { -1 } else { pid as i32 };
                 let index = *proc_index.entry(p).or_insert_with(|| {
-                    scan.procs.push(ProcBatches { p, batches: Vec::new() });
+                    scan.procs.push(ProcBatches { p, batches: Vec::new(), event_count: 0 });
                     scan.procs.len() - 1
                 });
                 let list = &mut scan.procs[index].batches;
@@ -299,10 +301,10 @@ pub(crate) fn scan(bytes: &[u8], version: OldVersion) -> Result<Scan<'_>, Error>
             }
             _ => {}
         }
-        if open.is_none() {
+        let Some((proc, _)) = open else {
             let message = format!("read event {} with current P of 0, but P has no batches yet", record.ty);
             return Err(invalid(message, record.start));
-        }
+        };
         match record.ty {
             ev::FREQUENCY => {
                 let want = version.value_count(record.ty, record.spec);
@@ -342,7 +344,7 @@ pub(crate) fn scan(bytes: &[u8], version: OldVersion) -> Result<Scan<'_>, Error>
                     args: [0; 4],
                 });
             }
-            _ => {}
+            _ => scan.procs[proc].event_count += 1,
         }
     }
     scan.procs.sort_by_key(|p| p.p);
@@ -406,7 +408,7 @@ fn read_stack(scan: &mut Scan<'_>, record: &RawRecord<'_>, version: OldVersion) 
 /// Decodes the batches of one proc into its events, in order, as Go's parser does: each event
 /// gets the proc, the goroutine running on it, and its time from the deltas.
 pub(crate) fn decode_proc(bytes: &[u8], version: OldVersion, proc: &ProcBatches) -> Result<Vec<OldEvent>, Error> {
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(proc.event_count);
     let mut last_g = 0u64;
     let seq_values = usize::from(version.has_event_seq());
     for batch in &proc.batches {
