@@ -12,6 +12,7 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::details::{Details, event_details};
 use crate::error::Error;
 use crate::event::{Event, EventTables, ResolvedFrame, SYNC_TYPE};
 use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};
@@ -415,15 +416,11 @@ impl TraceIr {
 
 impl EventTables for IrTables<'_> {
     fn string(&self, id: u64) -> Option<&[u8]> {
-        self.ir.string(StringHandle(u32::try_from(id).ok()?))
+        EventTables::string(self.ir, id)
     }
 
     fn for_each_frame(&self, id: u64, frame: &mut dyn FnMut(ResolvedFrame<'_>)) {
-        let Ok(handle) = u32::try_from(id) else { return };
-        for f in self.ir.stack(StackHandle(handle)) {
-            let name = |h: StringHandle| self.ir.string(h).unwrap_or_default();
-            frame(ResolvedFrame { pc: f.pc, func: name(f.func), file: name(f.file), line: f.line });
-        }
+        EventTables::for_each_frame(self.ir, id, frame);
     }
 
     fn clock(&self) -> Option<ClockSnapshot> {
@@ -431,7 +428,44 @@ impl EventTables for IrTables<'_> {
     }
 
     fn task_name(&self, stored: u64) -> Vec<u8> {
-        self.string(stored).unwrap_or_default().to_vec()
+        EventTables::task_name(self.ir, stored)
+    }
+}
+
+/// The IR's handles are the same in every generation, so the IR itself serves as the tables
+/// of any event; only the clock, which is per generation, needs [`TraceIr::tables`].
+impl EventTables for TraceIr {
+    fn string(&self, id: u64) -> Option<&[u8]> {
+        self.string(StringHandle(u32::try_from(id).ok()?))
+    }
+
+    fn for_each_frame(&self, id: u64, frame: &mut dyn FnMut(ResolvedFrame<'_>)) {
+        let Ok(handle) = u32::try_from(id) else { return };
+        for f in self.stack(StackHandle(handle)) {
+            let name = |h: StringHandle| self.string(h).unwrap_or_default();
+            frame(ResolvedFrame { pc: f.pc, func: name(f.func), file: name(f.file), line: f.line });
+        }
+    }
+
+    /// Always `None`: the clock belongs to a generation, see [`TraceIr::tables`].
+    fn clock(&self) -> Option<ClockSnapshot> {
+        None
+    }
+
+    fn task_name(&self, stored: u64) -> Vec<u8> {
+        EventTables::string(self, stored).unwrap_or_default().to_vec()
+    }
+}
+
+impl TraceIr {
+    /// What `event` (an event of this IR) says beyond its kind: range, task, region, log,
+    /// metric, label, state transition, or the clock of a `Sync`.
+    pub fn details(&self, event: &Event) -> Details<'_> {
+        let mut details = event_details(event, Some(self));
+        if let Details::Sync { clock, .. } = &mut details {
+            *clock = self.generations.get(event.generation as usize).and_then(|g| g.clock);
+        }
+        details
     }
 }
 

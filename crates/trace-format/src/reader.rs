@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::details::{Details, event_details};
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, NONE, SYNC_TYPE, StateTransition, state_transition};
 use crate::generation::{CpuSample, Frequency, Generation, GenerationTables, Generations, NextGeneration};
@@ -260,6 +261,12 @@ impl<'a> Reader<'a> {
     /// it is not a state transition.
     pub fn transition(&self, event: &Event) -> Option<StateTransition<'_>> {
         state_transition(event, self.tables(event))
+    }
+
+    /// What `event` says beyond its kind (range, task, region, log, metric, label, state
+    /// transition, clock), with strings resolved; look it up while the event is current.
+    pub fn details(&self, event: &Event) -> Details<'_> {
+        event_details(event, self.tables(event))
     }
 
     fn sync(&mut self, table_index: u32, time: i64) -> Event {

@@ -1,6 +1,7 @@
 //! Tests of the wire layer on real traces and on synthetic ones.
 
 mod damage;
+mod details;
 mod fixtures;
 mod goldens;
 mod roundtrip;
