@@ -16,9 +16,9 @@ use crate::details::{Details, event_details};
 use crate::error::Error;
 use crate::event::{Event, EventTables, ResolvedFrame, SYNC_TYPE};
 use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};
-use crate::reader::Reader;
+use crate::reader::{Reader, read_all};
 use crate::spec::EventType;
-use crate::varint::{read_uvarint, write_uvarint};
+use crate::varint::{MAX_VARINT_LEN, read_uvarint};
 
 /// The version of the IR's layout. Bump it on any change to what is stored.
 pub const IR_VERSION: u32 = 1;
@@ -124,11 +124,12 @@ struct Builder {
     strings: FxHashMap<Box<[u8]>, StringHandle>,
     frames: FxHashMap<Frame, FrameHandle>,
     stacks: FxHashMap<Box<[FrameHandle]>, StackHandle>,
-    /// Handles of the current generation's stacks, by their IDs in the trace.
-    generation_stacks: FxHashMap<u64, StackHandle>,
-    generation_strings: FxHashMap<u64, StringHandle>,
+    /// Handles of the current generation's stacks and strings, by their IDs in the trace.
+    generation_stacks: IdCache,
+    generation_strings: IdCache,
     current_table: u32,
     previous: Event,
+    value_counts: [ValueCounts; 256],
 }
 
 impl Builder {
@@ -150,9 +151,10 @@ impl Builder {
             strings: FxHashMap::default(),
             frames: FxHashMap::default(),
             stacks: FxHashMap::default(),
-            generation_stacks: FxHashMap::default(),
-            generation_strings: FxHashMap::default(),
+            generation_stacks: IdCache::default(),
+            generation_strings: IdCache::default(),
             current_table: u32::MAX,
+            value_counts: value_counts(),
             previous: Event {
                 ty: SYNC_TYPE,
                 time: 0,
@@ -193,17 +195,17 @@ impl Builder {
     }
 
     fn string(&mut self, tables: &GenerationTables, id: u64) -> u64 {
-        if let Some(&handle) = self.generation_strings.get(&id) {
-            return u64::from(handle.0);
+        if let Some(handle) = self.generation_strings.get(id) {
+            return u64::from(handle);
         }
         let handle = self.intern_string(tables.string(id).unwrap_or_default());
-        self.generation_strings.insert(id, handle);
+        self.generation_strings.insert(id, handle.0);
         u64::from(handle.0)
     }
 
     fn stack(&mut self, tables: &GenerationTables, id: u64) -> u64 {
-        if let Some(&handle) = self.generation_stacks.get(&id) {
-            return u64::from(handle.0);
+        if let Some(handle) = self.generation_stacks.get(id) {
+            return u64::from(handle);
         }
         let mut frames = Vec::new();
         for (pc, func, file, line) in tables.stack_frames(id) {
@@ -216,7 +218,7 @@ impl Builder {
             frames.push(handle);
         }
         let handle = self.intern_stack(frames.into());
-        self.generation_stacks.insert(id, handle);
+        self.generation_stacks.insert(id, handle.0);
         u64::from(handle.0)
     }
 
@@ -260,32 +262,106 @@ impl Builder {
     }
 
     fn encode(&mut self, event: &Event) {
-        let out = &mut self.ir.events;
         let previous = self.previous;
         let changed = u8::from(event.m != previous.m)
             | u8::from(event.p != previous.p) << 1
             | u8::from(event.g != previous.g) << 2;
-        out.push(event.ty);
-        out.push(changed);
-        write_uvarint(out, zigzag(event.time.wrapping_sub(previous.time)));
+        // The record is built on the stack and appended with one copy: the longest has two
+        // bytes and eleven varints.
+        let mut record = Record { bytes: [0; 2 + 11 * MAX_VARINT_LEN], len: 2 };
+        record.bytes[0] = event.ty;
+        record.bytes[1] = changed;
+        record.push(zigzag(event.time.wrapping_sub(previous.time)));
         for (bit, value) in [(1, event.m), (2, event.p), (4, event.g)] {
             if changed & bit != 0 {
-                write_uvarint(out, zigzag(value));
+                record.push(zigzag(value));
             }
         }
-        for &arg in &event.args[..arg_count(event.ty)] {
-            write_uvarint(out, arg);
+        let counts = self.value_counts[event.ty as usize];
+        for &arg in &event.args[..usize::from(counts.args)] {
+            record.push(arg);
         }
-        for &extra in &event.extra[..extra_count(event.ty)] {
-            write_uvarint(out, extra);
+        for &extra in &event.extra[..usize::from(counts.extra)] {
+            record.push(extra);
         }
         if event.ty == SYNC_TYPE {
             // Syncs that open a generation name it; the others (the end, damage) do not.
             let index = if event.generation == u32::MAX { 0 } else { self.ir.generations.len() as u64 };
-            write_uvarint(out, index);
+            record.push(index);
         }
+        self.ir.events.extend_from_slice(&record.bytes[..record.len]);
         self.ir.event_count += 1;
         self.previous = *event;
+    }
+}
+
+/// One encoded event, built in place.
+struct Record {
+    bytes: [u8; 2 + 11 * MAX_VARINT_LEN],
+    len: usize,
+}
+
+impl Record {
+    #[inline]
+    fn push(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.bytes[self.len] = value as u8 | 0x80;
+            self.len += 1;
+            value >>= 7;
+        }
+        self.bytes[self.len] = value as u8;
+        self.len += 1;
+    }
+}
+
+/// How many arguments and added values the IR stores for an event type.
+#[derive(Debug, Clone, Copy, Default)]
+struct ValueCounts {
+    args: u8,
+    extra: u8,
+}
+
+fn value_counts() -> [ValueCounts; 256] {
+    std::array::from_fn(|ty| ValueCounts { args: arg_count(ty as u8) as u8, extra: extra_count(ty as u8) as u8 })
+}
+
+/// Maps a generation's string or stack IDs to IR handles: a vector for the usual small IDs, a
+/// hash map for the rest, so that neither hashing nor a huge ID costs much.
+#[derive(Default)]
+struct IdCache {
+    dense: Vec<u32>,
+    sparse: FxHashMap<u64, u32>,
+}
+
+impl IdCache {
+    /// IDs below this are kept in the vector (at most 4 MiB of it).
+    const DENSE_LIMIT: u64 = 1 << 20;
+    const ABSENT: u32 = u32::MAX;
+
+    #[inline]
+    fn get(&self, id: u64) -> Option<u32> {
+        match self.dense.get(id as usize) {
+            Some(&handle) if id < Self::DENSE_LIMIT => (handle != Self::ABSENT).then_some(handle),
+            _ if id < Self::DENSE_LIMIT => None,
+            _ => self.sparse.get(&id).copied(),
+        }
+    }
+
+    fn insert(&mut self, id: u64, handle: u32) {
+        if id < Self::DENSE_LIMIT {
+            let i = id as usize;
+            if i >= self.dense.len() {
+                self.dense.resize((i + 1).next_power_of_two(), Self::ABSENT);
+            }
+            self.dense[i] = handle;
+        } else {
+            self.sparse.insert(id, handle);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.dense.fill(Self::ABSENT);
+        self.sparse.clear();
     }
 }
 
@@ -299,27 +375,17 @@ impl TraceIr {
     /// As [`from_trace`](Self::from_trace), calling `progress` at each generation with the
     /// offset before which the trace will not be read again (for progress bars, and for
     /// [`TraceFile::release_before`](crate::TraceFile::release_before)).
-    pub fn from_trace_with_progress(bytes: &[u8], mut progress: impl FnMut(u64)) -> Result<TraceIr, Error> {
-        let mut reader = Reader::new(bytes)?;
+    pub fn from_trace_with_progress(bytes: &[u8], progress: impl FnMut(u64) + Send) -> Result<TraceIr, Error> {
+        let reader = Reader::new(bytes)?;
         let mut builder = Builder::new(reader.version().minor());
         // The encoded events take about as many bytes as the trace: reserving that once
         // avoids the doubling reallocations that would briefly need twice as much.
         builder.ir.events.reserve(bytes.len() + bytes.len() / 8);
-        while let Some(event) = reader.next() {
-            match event {
-                Ok(event) => {
-                    let tables = reader.tables(&event);
-                    builder.add(event, tables);
-                    if event.ty == SYNC_TYPE {
-                        progress(reader.consumed_offset());
-                    }
-                }
-                Err(error) => {
-                    builder.ir.error = Some(StoredError { message: error.to_string(), offset: error.offset() });
-                    break;
-                }
-            }
-        }
+        let error = read_all(reader, progress, |event, tables| {
+            builder.add(*event, tables);
+            true
+        });
+        builder.ir.error = error.map(|error| StoredError { message: error.to_string(), offset: error.offset() });
         Ok(builder.ir)
     }
 

@@ -6,3 +6,4 @@ mod fixtures;
 mod goldens;
 mod roundtrip;
 mod snapshot;
+mod threads;
