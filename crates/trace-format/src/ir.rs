@@ -21,7 +21,7 @@ use crate::spec::EventType;
 use crate::varint::{MAX_VARINT_LEN, read_uvarint};
 
 /// The version of the IR's layout. Bump it on any change to what is stored.
-pub const IR_VERSION: u32 = 1;
+pub const IR_VERSION: u32 = 2;
 
 /// The first bytes of a stored IR file.
 pub const IR_MAGIC: &[u8; 8] = b"GOTRACEI";
@@ -88,7 +88,28 @@ pub struct TraceIr {
     #[serde(with = "serde_bytes")]
     events: Vec<u8>,
     event_count: u64,
+    /// Where decoding can start, every [`CHECKPOINT_EVENTS`] events: the time index.
+    checkpoints: Vec<Checkpoint>,
     error: Option<StoredError>,
+}
+
+/// Events between two checkpoints: a lookup by time decodes at most this many events more
+/// than it returns, and the index costs about a hundredth of a byte per event.
+pub const CHECKPOINT_EVENTS: u64 = 4096;
+
+/// What the decoder needs to start in the middle of the event stream: the position of an
+/// event and the context the events before it left (events are delta-encoded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Checkpoint {
+    /// The time of the event at this position.
+    time: i64,
+    /// Its byte offset in the encoded events.
+    offset: u64,
+    previous_time: i64,
+    previous_m: i64,
+    previous_p: i64,
+    previous_g: i64,
+    generation: u32,
 }
 
 /// How many arguments of an event the IR stores.
@@ -129,8 +150,14 @@ struct Builder {
     generation_strings: IdCache,
     current_table: u32,
     previous: Event,
+    /// The generation index the decoder will have reached at the next event.
+    decoder_generation: u32,
     value_counts: [ValueCounts; 256],
 }
+
+/// The context the first event is encoded against.
+const BEFORE_FIRST_EVENT: Event =
+    Event { ty: SYNC_TYPE, time: 0, m: -1, p: -1, g: -1, args: [0; 4], extra: [0; 2], generation: u32::MAX, offset: 0 };
 
 impl Builder {
     fn new(trace_version: u32) -> Builder {
@@ -146,6 +173,7 @@ impl Builder {
                 generations: Vec::new(),
                 events: Vec::new(),
                 event_count: 0,
+                checkpoints: Vec::new(),
                 error: None,
             },
             strings: FxHashMap::default(),
@@ -155,17 +183,8 @@ impl Builder {
             generation_strings: IdCache::default(),
             current_table: u32::MAX,
             value_counts: value_counts(),
-            previous: Event {
-                ty: SYNC_TYPE,
-                time: 0,
-                m: -1,
-                p: -1,
-                g: -1,
-                args: [0; 4],
-                extra: [0; 2],
-                generation: u32::MAX,
-                offset: 0,
-            },
+            previous: BEFORE_FIRST_EVENT,
+            decoder_generation: u32::MAX,
         };
         builder.intern_string(b"");
         builder.intern_stack(Box::new([]));
@@ -263,6 +282,17 @@ impl Builder {
 
     fn encode(&mut self, event: &Event) {
         let previous = self.previous;
+        if self.ir.event_count % CHECKPOINT_EVENTS == 0 {
+            self.ir.checkpoints.push(Checkpoint {
+                time: event.time,
+                offset: self.ir.events.len() as u64,
+                previous_time: previous.time,
+                previous_m: previous.m,
+                previous_p: previous.p,
+                previous_g: previous.g,
+                generation: self.decoder_generation,
+            });
+        }
         let changed = u8::from(event.m != previous.m)
             | u8::from(event.p != previous.p) << 1
             | u8::from(event.g != previous.g) << 2;
@@ -288,6 +318,9 @@ impl Builder {
             // Syncs that open a generation name it; the others (the end, damage) do not.
             let index = if event.generation == u32::MAX { 0 } else { self.ir.generations.len() as u64 };
             record.push(index);
+            if index != 0 {
+                self.decoder_generation = index as u32 - 1;
+            }
         }
         self.ir.events.extend_from_slice(&record.bytes[..record.len]);
         self.ir.event_count += 1;
@@ -453,7 +486,36 @@ impl TraceIr {
 
     /// The events, in order. String and stack IDs in them are handles of this IR.
     pub fn events(&self) -> IrEvents<'_> {
-        IrEvents { ir: self, pos: 0, previous: Builder::new(0).previous, generation: u32::MAX }
+        IrEvents { ir: self, pos: 0, previous: BEFORE_FIRST_EVENT, generation: u32::MAX }
+    }
+
+    /// The events at or after `time` (nanoseconds), in order: found through the time index,
+    /// so that a window of a huge trace costs about what the window holds.
+    pub fn events_from(&self, time: i64) -> impl Iterator<Item = Event> + '_ {
+        // The last checkpoint at or before `time`; the events before it are all earlier.
+        let after = self.checkpoints.partition_point(|c| c.time <= time);
+        let mut events = match after.checked_sub(1).map(|i| self.checkpoints[i]) {
+            Some(c) => IrEvents {
+                ir: self,
+                pos: c.offset as usize,
+                previous: Event {
+                    time: c.previous_time,
+                    m: c.previous_m,
+                    p: c.previous_p,
+                    g: c.previous_g,
+                    ..BEFORE_FIRST_EVENT
+                },
+                generation: c.generation,
+            },
+            None => self.events(),
+        };
+        let first = events.by_ref().find(|e| e.time >= time);
+        first.into_iter().chain(events)
+    }
+
+    /// The events with `start <= time < end`, in order (see [`events_from`](Self::events_from)).
+    pub fn events_between(&self, start: i64, end: i64) -> impl Iterator<Item = Event> + '_ {
+        self.events_from(start).take_while(move |e| e.time < end)
     }
 }
 

@@ -4,6 +4,7 @@ mod damage;
 mod details;
 mod fixtures;
 mod goldens;
+mod index;
 mod roundtrip;
 mod snapshot;
 mod threads;
