@@ -282,7 +282,7 @@ impl Builder {
 
     fn encode(&mut self, event: &Event) {
         let previous = self.previous;
-        if self.ir.event_count % CHECKPOINT_EVENTS == 0 {
+        if self.ir.event_count.is_multiple_of(CHECKPOINT_EVENTS) {
             self.ir.checkpoints.push(Checkpoint {
                 time: event.time,
                 offset: self.ir.events.len() as u64,
