@@ -28,10 +28,12 @@ tasks:
   fixtures --size SIZE [--go V] Write a big trace of about SIZE (e.g. 50MB, 500MB) to
                                target/fixtures/big-SIZE.trace, for benchmarks; never committed.
   oracle --bless               Run Go 1.27's `go tool trace -d=wire` and `-d=parsed` on every
-                               committed Go 1.22+ fixture and store the outputs as goldens.
+                               committed fixture and store the outputs as goldens (only
+                               -d=parsed for Go 1.21 and older traces, which -d=wire rejects).
   oracle [--wire|--parsed] FILE...
                                Compare `gotrace dump [--wire] FILE` with Go 1.27's `-d=parsed`
-                               and `-d=wire`, live, and show the first differing line.
+                               and `-d=wire`, live, and show the first differing line (for old
+                               traces, after ordering the events Go finds simultaneous).
   oracle --go-tests            Run Go's own reader test cases (from the installed Go 1.27) and
                                require our verdict and output to agree with Go's.
   bench                        Generate the 50 MB benchmark trace if missing, then `cargo bench`.

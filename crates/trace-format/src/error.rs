@@ -142,6 +142,9 @@ pub enum ErrorKind {
         /// The event's name.
         event: &'static str,
     },
+    /// An old-format trace (Go 1.5 to 1.21) breaks the format's rules; the message is Go's
+    /// own text where Go has one.
+    InvalidOldTrace(String),
     /// A record extends past the end of its batch's data.
     RecordOverrunsBatch {
         /// The record's type.
@@ -203,6 +206,7 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::Malformed(message) => write!(f, "malformed generation: {message}"),
             ErrorKind::Ordering(message) => write!(f, "inconsistent event: {message}"),
+            ErrorKind::InvalidOldTrace(message) => write!(f, "invalid old-format trace: {message}"),
             ErrorKind::UnknownTableId { table, id, event } => {
                 write!(f, "found invalid {table} ID {id} for event {event}")
             }

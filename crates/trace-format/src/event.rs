@@ -318,6 +318,22 @@ pub struct Event {
 }
 
 impl Event {
+    /// The `Sync` event numbered `number` (from 1) that the reader makes at `time`, with the
+    /// tables of generation index `generation` (`u32::MAX` for none).
+    pub(crate) fn sync(number: u64, time: i64, generation: u32) -> Event {
+        Event {
+            ty: SYNC_TYPE,
+            time,
+            m: NONE,
+            p: NONE,
+            g: NONE,
+            args: [number, 0, 0, 0],
+            extra: [0; 2],
+            generation,
+            offset: 0,
+        }
+    }
+
     /// What the event is about.
     pub fn kind(&self) -> EventKind {
         kind_of(self.ty)

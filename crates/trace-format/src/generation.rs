@@ -258,6 +258,41 @@ impl GenerationTables {
     }
 }
 
+impl GenerationTables {
+    /// Tables made from parts rather than read from batches: those of an old-format trace,
+    /// whose strings and stacks span the whole trace. String IDs must be distinct; `frame`
+    /// gives the function and file string IDs and the line of a PC.
+    pub(crate) fn assemble(
+        number: u64,
+        strings: Vec<(u64, &[u8])>,
+        stacks: Vec<(u64, &[u64])>,
+        frame: impl Fn(u64) -> FrameInfo,
+    ) -> GenerationTables {
+        let mut tables = GenerationTables { number, ..Default::default() };
+        let mut string_spans = Vec::with_capacity(strings.len());
+        for (id, text) in strings {
+            let start = tables.string_bytes.len();
+            tables.string_bytes.extend_from_slice(text);
+            string_spans.push((id, Span { start, end: tables.string_bytes.len() }));
+        }
+        tables.strings = IdTable::new(string_spans);
+        let name = |id: u64| tables.strings.get(id).unwrap_or_default();
+        let mut stack_spans = Vec::with_capacity(stacks.len());
+        let mut frames = Vec::new();
+        for (id, pcs) in stacks {
+            let start = frames.len();
+            frames.extend(pcs.iter().map(|&pc| {
+                let info = frame(pc);
+                StackFrame { pc, func: name(info.func), file: name(info.file), line: info.line }
+            }));
+            stack_spans.push((id, Span { start, end: frames.len() }));
+        }
+        tables.stacks = IdTable::new(stack_spans);
+        tables.stack_frames = frames;
+        tables
+    }
+}
+
 /// A CPU sample, with its time already converted to nanoseconds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CpuSample {

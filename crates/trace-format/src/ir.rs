@@ -16,8 +16,8 @@ use crate::details::{Details, event_details};
 use crate::error::Error;
 use crate::event::{Event, EventTables, ResolvedFrame, SYNC_TYPE};
 use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};
-use crate::reader::{Reader, read_all};
 use crate::spec::EventType;
+use crate::stream::{Reader, read_all};
 use crate::varint::{MAX_VARINT_LEN, read_uvarint};
 
 /// The version of the IR's layout. Bump it on any change to what is stored.
@@ -410,7 +410,7 @@ impl TraceIr {
     /// [`TraceFile::release_before`](crate::TraceFile::release_before)).
     pub fn from_trace_with_progress(bytes: &[u8], progress: impl FnMut(u64) + Send) -> Result<TraceIr, Error> {
         let reader = Reader::new(bytes)?;
-        let mut builder = Builder::new(reader.version().minor());
+        let mut builder = Builder::new(reader.header_minor());
         // The encoded events take about as many bytes as the trace: reserving that once
         // avoids the doubling reallocations that would briefly need twice as much.
         builder.ir.events.reserve(bytes.len() + bytes.len() / 8);

@@ -6,9 +6,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::details::{Details, event_details};
 use crate::error::{Error, ErrorKind};
-use crate::event::{Event, NONE, SYNC_TYPE, StateTransition, state_transition};
+use crate::event::{Event, NONE, SYNC_TYPE};
 use crate::generation::{CpuSample, Frequency, Generation, GenerationTables, Generations, NextGeneration};
 use crate::order::{BaseEvent, Ordering};
 use crate::spec::{EventClass, EventType, MAX_ARGS, Trailer};
@@ -198,11 +197,12 @@ struct Current<'a> {
     samples: VecDeque<CpuSample>,
 }
 
-/// Reads the events of a Go 1.22+ trace in order, as Go's `internal/trace.Reader` does.
+/// Reads the events of a Go 1.22+ trace in order, as Go's `internal/trace.Reader` does; the
+/// public [`Reader`](crate::Reader) delegates to it for such traces.
 ///
 /// Yields `Ok(event)` for every event, then `None`; on damage, the events before it and then
 /// one `Err`, after which it yields nothing.
-pub struct Reader<'a> {
+pub(crate) struct V2Reader<'a> {
     generations: Generations<'a>,
     /// The tables of each generation met so far, by index; only the current generation's
     /// are kept, so that memory stays bounded by one generation.
@@ -218,10 +218,10 @@ pub struct Reader<'a> {
     consumed: u64,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> V2Reader<'a> {
     /// Starts reading the trace in `bytes`.
-    pub fn new(bytes: &'a [u8]) -> Result<Reader<'a>, Error> {
-        Ok(Reader {
+    pub fn new(bytes: &'a [u8]) -> Result<V2Reader<'a>, Error> {
+        Ok(V2Reader {
             generations: Generations::new(bytes)?,
             tables: Vec::new(),
             current: None,
@@ -257,31 +257,9 @@ impl<'a> Reader<'a> {
         self.tables.get(event.generation as usize).and_then(Option::as_deref)
     }
 
-    /// The state transition `event` describes, with its reason string resolved, or `None` if
-    /// it is not a state transition.
-    pub fn transition(&self, event: &Event) -> Option<StateTransition<'_>> {
-        state_transition(event, self.tables(event))
-    }
-
-    /// What `event` says beyond its kind (range, task, region, log, metric, label, state
-    /// transition, clock), with strings resolved; look it up while the event is current.
-    pub fn details(&self, event: &Event) -> Details<'_> {
-        event_details(event, self.tables(event))
-    }
-
     fn sync(&mut self, table_index: u32, time: i64) -> Event {
         self.syncs += 1;
-        Event {
-            ty: SYNC_TYPE,
-            time,
-            m: NONE,
-            p: NONE,
-            g: NONE,
-            args: [self.syncs, 0, 0, 0],
-            extra: [0; 2],
-            generation: table_index,
-            offset: 0,
-        }
+        Event::sync(self.syncs, time, table_index)
     }
 
     fn next_generation(&mut self) -> Result<Event, Error> {
@@ -459,7 +437,7 @@ fn current_len(current: &Option<Current<'_>>) -> usize {
     current.as_ref().map_or(0, |c| c.frontier.len())
 }
 
-impl Iterator for Reader<'_> {
+impl Iterator for V2Reader<'_> {
     type Item = Result<Event, Error>;
 
     fn next(&mut self) -> Option<Result<Event, Error>> {
@@ -485,86 +463,10 @@ impl Iterator for Reader<'_> {
     }
 }
 
-/// Events of one generation with that generation's tables: what the reading thread hands to
-/// the consuming one.
-struct EventChunk {
-    tables: Option<Arc<GenerationTables>>,
-    events: Vec<Event>,
-}
-
-/// Events per chunk: large enough that handing chunks over costs nothing per event, small
-/// enough that a few chunks in flight take little memory.
-const CHUNK_EVENTS: usize = 4096;
-/// Chunks read ahead of the consumer at most.
-const CHUNKS_IN_FLIGHT: usize = 8;
-
-/// Reads every event of `reader` in order and gives it to `consume` with its generation's
-/// tables, until `consume` returns false; `progress` gets the reader's consumed offset at each
-/// `Sync`. Returns the error that ended a damaged trace, after every event before it was
-/// consumed.
-///
-/// With more than one thread in the current rayon pool, ordering runs on a thread of its own
-/// while `consume` runs on the calling thread, so the two overlap; the events and their order
-/// are the same either way.
-pub(crate) fn read_all<'a>(
-    mut reader: Reader<'a>,
-    progress: impl FnMut(u64) + Send,
-    mut consume: impl FnMut(&Event, Option<&GenerationTables>) -> bool,
-) -> Option<Error> {
-    let mut progress = progress;
-    if rayon::current_num_threads() < 2 {
-        while let Some(event) = reader.next() {
-            match event {
-                Ok(event) => {
-                    if !consume(&event, reader.tables(&event)) {
-                        return None;
-                    }
-                    if event.ty == SYNC_TYPE {
-                        progress(reader.consumed_offset());
-                    }
-                }
-                Err(error) => return Some(error),
-            }
-        }
-        return None;
+impl V2Reader<'_> {
+    /// The tables of the generation an event belongs to, shared, for a consumer on another
+    /// thread.
+    pub(crate) fn shared_tables(&self, event: &Event) -> Option<Arc<GenerationTables>> {
+        self.tables.get(event.generation as usize).cloned().flatten()
     }
-    std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<EventChunk>(CHUNKS_IN_FLIGHT);
-        let ordering = scope.spawn(move || {
-            let mut chunk = EventChunk { tables: None, events: Vec::with_capacity(CHUNK_EVENTS) };
-            let mut generation = u32::MAX;
-            while let Some(event) = reader.next() {
-                let event = match event {
-                    Ok(event) => event,
-                    Err(error) => {
-                        return sender.send(chunk).is_ok().then_some(error);
-                    }
-                };
-                if event.generation != generation || chunk.events.len() == CHUNK_EVENTS {
-                    let next = EventChunk {
-                        tables: reader.tables.get(event.generation as usize).cloned().flatten(),
-                        events: Vec::with_capacity(CHUNK_EVENTS),
-                    };
-                    if sender.send(std::mem::replace(&mut chunk, next)).is_err() {
-                        return None; // The consumer stopped.
-                    }
-                    generation = event.generation;
-                }
-                chunk.events.push(event);
-                if event.ty == SYNC_TYPE {
-                    progress(reader.consumed_offset());
-                }
-            }
-            let _ = sender.send(chunk);
-            None
-        });
-        'chunks: for chunk in receiver {
-            for event in &chunk.events {
-                if !consume(event, chunk.tables.as_deref()) {
-                    break 'chunks;
-                }
-            }
-        }
-        ordering.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
 }

@@ -2,12 +2,15 @@
 //! syntax of Go's textual test traces.
 
 mod printable;
+mod ties;
 
 use std::io::{self, Write};
 
 use crate::error::Error;
 use crate::spec::FRAME_FIELDS;
 use crate::wire::{Batch, Item, Record, WireReader};
+
+pub use ties::canonical_tie_order;
 
 /// Writes `bytes` as Go's `strconv.Quote` does: in double quotes, printable runes as they
 /// are, everything else escaped.
@@ -196,7 +199,7 @@ pub fn write_parsed_dump_with_progress<W: Write + ?Sized>(
 ) -> Result<(), DumpError> {
     let reader = crate::Reader::new(bytes).map_err(DumpError::Trace)?;
     let mut written = Ok(());
-    let error = crate::reader::read_all(reader, progress, |event, tables| {
+    let error = crate::stream::read_all(reader, progress, |event, tables| {
         written = crate::write_parsed(out, event, tables);
         written.is_ok()
     });

@@ -73,10 +73,10 @@ fn clean_cuts(bytes: &[u8]) -> Vec<usize> {
 }
 
 /// A small deterministic generator, so that failures reproduce.
-struct Lcg(u64);
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         ((self.0 >> 33) % n as u64) as usize
     }

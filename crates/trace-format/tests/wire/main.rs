@@ -5,6 +5,7 @@ mod details;
 mod fixtures;
 mod goldens;
 mod index;
+mod old_format;
 mod roundtrip;
 mod snapshot;
 mod threads;
