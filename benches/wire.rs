@@ -1,11 +1,12 @@
 //! Reading throughput on a big trace: wire decoding (every batch and record), and ordering
-//! (the full event stream of Go's reader).
+//! (the full event stream of Go's reader), and building the in-memory IR.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_main};
 use gotrace_benches::{bench_trace, count_events};
+use trace_format::ir::TraceIr;
 use trace_format::text::write_wire_dump;
 use trace_format::{Item, WireReader, summarize};
 
@@ -40,6 +41,18 @@ fn wire(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     group.bench_function("events", |b| b.iter(|| count_events(black_box(bytes))));
+    group.finish();
+
+    // Parse, order and encode the whole trace into the in-memory IR: with the machine's
+    // threads (ordering and encoding overlap), and with one.
+    let mut group = c.benchmark_group("ir");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("build", |b| b.iter(|| TraceIr::from_trace(black_box(bytes)).expect("valid header")));
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a thread pool");
+    group.bench_function("build_one_thread", |b| {
+        b.iter(|| one_thread.install(|| TraceIr::from_trace(black_box(bytes)).expect("valid header")))
+    });
     group.finish();
 }
 

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use crate::details::{Details, RangePhase, Scope, event_details};
 use crate::generation::{ClockSnapshot, GenerationTables};
 use crate::spec::EventType;
 use crate::text::quote_into;
@@ -238,9 +239,14 @@ pub fn state_transition<'t, T: EventTables + ?Sized>(
     event: &Event,
     tables: Option<&'t T>,
 ) -> Option<StateTransition<'t>> {
-    if event.kind() != EventKind::StateTransition {
-        return None;
-    }
+    (event.kind() == EventKind::StateTransition).then(|| resolve_transition(event, tables))
+}
+
+/// The state transition of `event`, which must be of kind [`EventKind::StateTransition`].
+pub(crate) fn resolve_transition<'t, T: EventTables + ?Sized>(
+    event: &Event,
+    tables: Option<&'t T>,
+) -> StateTransition<'t> {
     let (resource, from, to, reason, stack) = transition(event);
     let transition = match resource {
         Resource::Goroutine(id) => {
@@ -249,7 +255,7 @@ pub fn state_transition<'t, T: EventTables + ?Sized>(
         Resource::Proc(id) => Transition::Proc { id, from: ProcState::from_index(from), to: ProcState::from_index(to) },
     };
     let reason = reason.and_then(|id| tables?.string(id)).unwrap_or_default();
-    Some(StateTransition { transition, reason, stack })
+    StateTransition { transition, reason, stack }
 }
 
 /// Go's high-level goroutine states, by index into [`GO_STATES`].
@@ -525,139 +531,102 @@ fn render_parsed<T: EventTables + ?Sized>(out: &mut Vec<u8>, event: &Event, tabl
     out.extend_from_slice(kind.name().as_bytes());
     out.extend_from_slice(b" Time=");
     write_i64(out, event.time);
-    let string = |id: u64| tables.and_then(|t| t.string(id)).unwrap_or_default();
-    let a = event.args;
-    let ty = EventType(event.ty);
     let mut transition_stack = None;
-    match kind {
-        EventKind::Sync => {
+    match event_details(event, tables) {
+        Details::Sync { number, clock } => {
             out.extend_from_slice(b" N=");
-            write_u64(out, a[0]);
-            if let Some(clock) = tables.and_then(|t| t.clock()) {
+            write_u64(out, number);
+            if let Some(clock) = clock {
                 write!(out, " Trace={} Mono={} Wall=", clock.trace_ns, clock.mono_ns)?;
                 write_wall(out, clock.wall_sec, clock.wall_nsec)?;
             }
         }
-        EventKind::Metric => {
-            let name: &[u8] = match ty {
-                EventType::ProcsChange => b"/sched/gomaxprocs:threads",
-                EventType::HeapAlloc => b"/memory/classes/heap/objects:bytes",
-                _ => b"/gc/heap/goal:bytes",
-            };
+        Details::Metric(metric) => {
             out.extend_from_slice(b" Name=");
-            write_quoted(out, name);
+            write_quoted(out, metric.name.as_bytes());
             out.extend_from_slice(b" Value=Value{Uint64(");
-            write_u64(out, a[0]);
+            write_u64(out, metric.value);
             out.extend_from_slice(b")}");
         }
-        EventKind::Label => {
+        Details::Label(label) => {
             out.extend_from_slice(b" Label=");
-            write_quoted(out, string(a[0]));
+            write_quoted(out, label.label);
             out.extend_from_slice(b" Resource=Goroutine(");
-            write_i64(out, event.g);
+            write_i64(out, label.goroutine);
             out.push(b')');
         }
-        EventKind::RangeBegin | EventKind::RangeActive | EventKind::RangeEnd => {
-            out.write_all(b" Name=")?;
-            match ty {
-                EventType::STWBegin | EventType::STWEnd => {
-                    let mut name = b"stop-the-world (".to_vec();
-                    name.extend_from_slice(string(a[0]));
-                    name.push(b')');
-                    write_quoted(out, &name);
-                    write!(out, " Scope=Goroutine({})", event.g)?;
-                }
-                EventType::GCBegin | EventType::GCActive | EventType::GCEnd => {
-                    write_quoted(out, b"GC concurrent mark phase");
-                    out.write_all(b" Scope=None")?;
-                }
-                EventType::GCSweepBegin | EventType::GCSweepActive | EventType::GCSweepEnd => {
-                    write_quoted(out, b"GC incremental sweep");
-                    let p = if ty == EventType::GCSweepActive { a[0] as i64 } else { event.p };
-                    write!(out, " Scope=Proc({p})")?;
-                }
-                _ => {
-                    write_quoted(out, b"GC mark assist");
-                    let g = if ty == EventType::GCMarkAssistActive { a[0] as i64 } else { event.g };
-                    write!(out, " Scope=Goroutine({g})")?;
-                }
+        Details::Range(range) => {
+            out.extend_from_slice(b" Name=");
+            write_quoted(out, &range.name());
+            match range.scope {
+                Scope::Global => out.extend_from_slice(b" Scope=None"),
+                Scope::Proc(p) => write!(out, " Scope=Proc({p})")?,
+                Scope::Goroutine(g) => write!(out, " Scope=Goroutine({g})")?,
             }
-            if kind == EventKind::RangeEnd {
-                out.write_all(b" Attributes=[")?;
-                if ty == EventType::GCSweepEnd {
+            if range.phase == RangePhase::End {
+                out.extend_from_slice(b" Attributes=[");
+                if let (Some(swept), Some(reclaimed)) = (range.bytes_swept, range.bytes_reclaimed) {
                     write!(
                         out,
-                        "\"bytes swept\"=Value{{Uint64({})}} \"bytes reclaimed\"=Value{{Uint64({})}}",
-                        a[0], a[1]
+                        "\"bytes swept\"=Value{{Uint64({swept})}} \"bytes reclaimed\"=Value{{Uint64({reclaimed})}}"
                     )?;
                 }
-                out.write_all(b"]")?;
+                out.push(b']');
             }
         }
-        EventKind::TaskBegin | EventKind::TaskEnd => {
+        Details::Task(task) => {
             out.extend_from_slice(b" ID=");
-            write_u64(out, a[0]);
+            write_u64(out, task.id);
             out.extend_from_slice(b" Parent=");
-            if kind == EventKind::TaskBegin {
-                write_u64(out, a[1]);
-                out.extend_from_slice(b" Type=");
-                write_quoted(out, string(a[2]));
-            } else {
-                write_u64(out, event.extra[0]);
-                out.extend_from_slice(b" Type=");
-                let name = tables.map(|t| t.task_name(event.extra[1])).unwrap_or_default();
-                write_quoted(out, &name);
-            }
-        }
-        EventKind::RegionBegin | EventKind::RegionEnd => {
-            out.extend_from_slice(b" Task=");
-            write_u64(out, a[0]);
+            write_u64(out, task.parent);
             out.extend_from_slice(b" Type=");
-            write_quoted(out, string(a[1]));
+            write_quoted(out, &task.type_name);
         }
-        EventKind::Log => {
+        Details::Region(region) => {
             out.extend_from_slice(b" Task=");
-            write_u64(out, a[0]);
+            write_u64(out, region.task);
+            out.extend_from_slice(b" Type=");
+            write_quoted(out, region.type_name);
+        }
+        Details::Log(log) => {
+            out.extend_from_slice(b" Task=");
+            write_u64(out, log.task);
             out.extend_from_slice(b" Category=");
-            write_quoted(out, string(a[1]));
+            write_quoted(out, log.category);
             out.extend_from_slice(b" Message=");
-            write_quoted(out, string(a[2]));
+            write_quoted(out, log.message);
         }
-        EventKind::StateTransition => {
-            // Always present for this kind.
-            if let Some(st) = state_transition(event, tables) {
-                let (what, id, from, to): (&[u8], i64, &str, &str) = match st.transition {
-                    Transition::Goroutine { id, from, to } => (b" GoID=", id, from.name(), to.name()),
-                    Transition::Proc { id, from, to } => (b" ProcID=", id, from.name(), to.name()),
-                };
-                out.extend_from_slice(what);
-                write_i64(out, id);
-                out.push(b' ');
-                out.extend_from_slice(from.as_bytes());
-                out.extend_from_slice(b"->");
-                out.extend_from_slice(to.as_bytes());
-                out.extend_from_slice(b" Reason=");
-                write_quoted(out, st.reason);
-                transition_stack = st.stack;
-            }
+        Details::StateTransition(st) => {
+            let (what, id, from, to): (&[u8], i64, &str, &str) = match st.transition {
+                Transition::Goroutine { id, from, to } => (b" GoID=", id, from.name(), to.name()),
+                Transition::Proc { id, from, to } => (b" ProcID=", id, from.name(), to.name()),
+            };
+            out.extend_from_slice(what);
+            write_i64(out, id);
+            out.push(b' ');
+            out.extend_from_slice(from.as_bytes());
+            out.extend_from_slice(b"->");
+            out.extend_from_slice(to.as_bytes());
+            out.extend_from_slice(b" Reason=");
+            write_quoted(out, st.reason);
+            transition_stack = st.stack;
         }
-        EventKind::Experimental => {
-            let spec = ty.spec().map_or(&[][..], |s| s.args);
+        Details::Experimental(experimental) => {
             out.extend_from_slice(b" Name=");
-            out.extend_from_slice(ty.name().as_bytes());
+            out.extend_from_slice(experimental.name.as_bytes());
             out.extend_from_slice(b" Args=[");
-            for (i, name) in spec.iter().skip(1).enumerate() {
+            for (i, (name, value)) in experimental.arg_names.iter().zip(experimental.args).enumerate() {
                 if i > 0 {
                     out.extend_from_slice(b", ");
                 }
                 out.extend_from_slice(name.as_bytes());
                 out.extend_from_slice(b"=Value{Uint64(");
-                write_u64(out, a[i]);
+                write_u64(out, value);
                 out.extend_from_slice(b")}");
             }
             out.push(b']');
         }
-        EventKind::StackSample => {}
+        Details::StackSample => {}
     }
     if let Some(id) = transition_stack {
         write_stack(out, "TransitionStack", tables, id);

@@ -12,15 +12,16 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::details::{Details, event_details};
 use crate::error::Error;
 use crate::event::{Event, EventTables, ResolvedFrame, SYNC_TYPE};
 use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};
 use crate::spec::EventType;
-use crate::stream::Reader;
-use crate::varint::{read_uvarint, write_uvarint};
+use crate::stream::{Reader, read_all};
+use crate::varint::{MAX_VARINT_LEN, read_uvarint};
 
 /// The version of the IR's layout. Bump it on any change to what is stored.
-pub const IR_VERSION: u32 = 1;
+pub const IR_VERSION: u32 = 2;
 
 /// The first bytes of a stored IR file.
 pub const IR_MAGIC: &[u8; 8] = b"GOTRACEI";
@@ -87,7 +88,28 @@ pub struct TraceIr {
     #[serde(with = "serde_bytes")]
     events: Vec<u8>,
     event_count: u64,
+    /// Where decoding can start, every [`CHECKPOINT_EVENTS`] events: the time index.
+    checkpoints: Vec<Checkpoint>,
     error: Option<StoredError>,
+}
+
+/// Events between two checkpoints: a lookup by time decodes at most this many events more
+/// than it returns, and the index costs about a hundredth of a byte per event.
+pub const CHECKPOINT_EVENTS: u64 = 4096;
+
+/// What the decoder needs to start in the middle of the event stream: the position of an
+/// event and the context the events before it left (events are delta-encoded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Checkpoint {
+    /// The time of the event at this position.
+    time: i64,
+    /// Its byte offset in the encoded events.
+    offset: u64,
+    previous_time: i64,
+    previous_m: i64,
+    previous_p: i64,
+    previous_g: i64,
+    generation: u32,
 }
 
 /// How many arguments of an event the IR stores.
@@ -123,12 +145,19 @@ struct Builder {
     strings: FxHashMap<Box<[u8]>, StringHandle>,
     frames: FxHashMap<Frame, FrameHandle>,
     stacks: FxHashMap<Box<[FrameHandle]>, StackHandle>,
-    /// Handles of the current generation's stacks, by their IDs in the trace.
-    generation_stacks: FxHashMap<u64, StackHandle>,
-    generation_strings: FxHashMap<u64, StringHandle>,
+    /// Handles of the current generation's stacks and strings, by their IDs in the trace.
+    generation_stacks: IdCache,
+    generation_strings: IdCache,
     current_table: u32,
     previous: Event,
+    /// The generation index the decoder will have reached at the next event.
+    decoder_generation: u32,
+    value_counts: [ValueCounts; 256],
 }
+
+/// The context the first event is encoded against.
+const BEFORE_FIRST_EVENT: Event =
+    Event { ty: SYNC_TYPE, time: 0, m: -1, p: -1, g: -1, args: [0; 4], extra: [0; 2], generation: u32::MAX, offset: 0 };
 
 impl Builder {
     fn new(trace_version: u32) -> Builder {
@@ -144,25 +173,18 @@ impl Builder {
                 generations: Vec::new(),
                 events: Vec::new(),
                 event_count: 0,
+                checkpoints: Vec::new(),
                 error: None,
             },
             strings: FxHashMap::default(),
             frames: FxHashMap::default(),
             stacks: FxHashMap::default(),
-            generation_stacks: FxHashMap::default(),
-            generation_strings: FxHashMap::default(),
+            generation_stacks: IdCache::default(),
+            generation_strings: IdCache::default(),
             current_table: u32::MAX,
-            previous: Event {
-                ty: SYNC_TYPE,
-                time: 0,
-                m: -1,
-                p: -1,
-                g: -1,
-                args: [0; 4],
-                extra: [0; 2],
-                generation: u32::MAX,
-                offset: 0,
-            },
+            value_counts: value_counts(),
+            previous: BEFORE_FIRST_EVENT,
+            decoder_generation: u32::MAX,
         };
         builder.intern_string(b"");
         builder.intern_stack(Box::new([]));
@@ -192,17 +214,17 @@ impl Builder {
     }
 
     fn string(&mut self, tables: &GenerationTables, id: u64) -> u64 {
-        if let Some(&handle) = self.generation_strings.get(&id) {
-            return u64::from(handle.0);
+        if let Some(handle) = self.generation_strings.get(id) {
+            return u64::from(handle);
         }
         let handle = self.intern_string(tables.string(id).unwrap_or_default());
-        self.generation_strings.insert(id, handle);
+        self.generation_strings.insert(id, handle.0);
         u64::from(handle.0)
     }
 
     fn stack(&mut self, tables: &GenerationTables, id: u64) -> u64 {
-        if let Some(&handle) = self.generation_stacks.get(&id) {
-            return u64::from(handle.0);
+        if let Some(handle) = self.generation_stacks.get(id) {
+            return u64::from(handle);
         }
         let mut frames = Vec::new();
         for (pc, func, file, line) in tables.stack_frames(id) {
@@ -215,7 +237,7 @@ impl Builder {
             frames.push(handle);
         }
         let handle = self.intern_stack(frames.into());
-        self.generation_stacks.insert(id, handle);
+        self.generation_stacks.insert(id, handle.0);
         u64::from(handle.0)
     }
 
@@ -259,32 +281,120 @@ impl Builder {
     }
 
     fn encode(&mut self, event: &Event) {
-        let out = &mut self.ir.events;
         let previous = self.previous;
+        if self.ir.event_count.is_multiple_of(CHECKPOINT_EVENTS) {
+            self.ir.checkpoints.push(Checkpoint {
+                time: event.time,
+                offset: self.ir.events.len() as u64,
+                previous_time: previous.time,
+                previous_m: previous.m,
+                previous_p: previous.p,
+                previous_g: previous.g,
+                generation: self.decoder_generation,
+            });
+        }
         let changed = u8::from(event.m != previous.m)
             | u8::from(event.p != previous.p) << 1
             | u8::from(event.g != previous.g) << 2;
-        out.push(event.ty);
-        out.push(changed);
-        write_uvarint(out, zigzag(event.time.wrapping_sub(previous.time)));
+        // The record is built on the stack and appended with one copy: the longest has two
+        // bytes and eleven varints.
+        let mut record = Record { bytes: [0; 2 + 11 * MAX_VARINT_LEN], len: 2 };
+        record.bytes[0] = event.ty;
+        record.bytes[1] = changed;
+        record.push(zigzag(event.time.wrapping_sub(previous.time)));
         for (bit, value) in [(1, event.m), (2, event.p), (4, event.g)] {
             if changed & bit != 0 {
-                write_uvarint(out, zigzag(value));
+                record.push(zigzag(value));
             }
         }
-        for &arg in &event.args[..arg_count(event.ty)] {
-            write_uvarint(out, arg);
+        let counts = self.value_counts[event.ty as usize];
+        for &arg in &event.args[..usize::from(counts.args)] {
+            record.push(arg);
         }
-        for &extra in &event.extra[..extra_count(event.ty)] {
-            write_uvarint(out, extra);
+        for &extra in &event.extra[..usize::from(counts.extra)] {
+            record.push(extra);
         }
         if event.ty == SYNC_TYPE {
             // Syncs that open a generation name it; the others (the end, damage) do not.
             let index = if event.generation == u32::MAX { 0 } else { self.ir.generations.len() as u64 };
-            write_uvarint(out, index);
+            record.push(index);
+            if index != 0 {
+                self.decoder_generation = index as u32 - 1;
+            }
         }
+        self.ir.events.extend_from_slice(&record.bytes[..record.len]);
         self.ir.event_count += 1;
         self.previous = *event;
+    }
+}
+
+/// One encoded event, built in place.
+struct Record {
+    bytes: [u8; 2 + 11 * MAX_VARINT_LEN],
+    len: usize,
+}
+
+impl Record {
+    #[inline]
+    fn push(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.bytes[self.len] = value as u8 | 0x80;
+            self.len += 1;
+            value >>= 7;
+        }
+        self.bytes[self.len] = value as u8;
+        self.len += 1;
+    }
+}
+
+/// How many arguments and added values the IR stores for an event type.
+#[derive(Debug, Clone, Copy, Default)]
+struct ValueCounts {
+    args: u8,
+    extra: u8,
+}
+
+fn value_counts() -> [ValueCounts; 256] {
+    std::array::from_fn(|ty| ValueCounts { args: arg_count(ty as u8) as u8, extra: extra_count(ty as u8) as u8 })
+}
+
+/// Maps a generation's string or stack IDs to IR handles: a vector for the usual small IDs, a
+/// hash map for the rest, so that neither hashing nor a huge ID costs much.
+#[derive(Default)]
+struct IdCache {
+    dense: Vec<u32>,
+    sparse: FxHashMap<u64, u32>,
+}
+
+impl IdCache {
+    /// IDs below this are kept in the vector (at most 4 MiB of it).
+    const DENSE_LIMIT: u64 = 1 << 20;
+    const ABSENT: u32 = u32::MAX;
+
+    #[inline]
+    fn get(&self, id: u64) -> Option<u32> {
+        match self.dense.get(id as usize) {
+            Some(&handle) if id < Self::DENSE_LIMIT => (handle != Self::ABSENT).then_some(handle),
+            _ if id < Self::DENSE_LIMIT => None,
+            _ => self.sparse.get(&id).copied(),
+        }
+    }
+
+    fn insert(&mut self, id: u64, handle: u32) {
+        if id < Self::DENSE_LIMIT {
+            let i = id as usize;
+            if i >= self.dense.len() {
+                self.dense.resize((i + 1).next_power_of_two(), Self::ABSENT);
+            }
+            self.dense[i] = handle;
+        } else {
+            self.sparse.insert(id, handle);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.dense.fill(Self::ABSENT);
+        self.sparse.clear();
     }
 }
 
@@ -298,27 +408,17 @@ impl TraceIr {
     /// As [`from_trace`](Self::from_trace), calling `progress` at each generation with the
     /// offset before which the trace will not be read again (for progress bars, and for
     /// [`TraceFile::release_before`](crate::TraceFile::release_before)).
-    pub fn from_trace_with_progress(bytes: &[u8], mut progress: impl FnMut(u64)) -> Result<TraceIr, Error> {
-        let mut reader = Reader::new(bytes)?;
+    pub fn from_trace_with_progress(bytes: &[u8], progress: impl FnMut(u64) + Send) -> Result<TraceIr, Error> {
+        let reader = Reader::new(bytes)?;
         let mut builder = Builder::new(reader.header_minor());
         // The encoded events take about as many bytes as the trace: reserving that once
         // avoids the doubling reallocations that would briefly need twice as much.
         builder.ir.events.reserve(bytes.len() + bytes.len() / 8);
-        while let Some(event) = reader.next() {
-            match event {
-                Ok(event) => {
-                    let tables = reader.tables(&event);
-                    builder.add(event, tables);
-                    if event.ty == SYNC_TYPE {
-                        progress(reader.consumed_offset());
-                    }
-                }
-                Err(error) => {
-                    builder.ir.error = Some(StoredError { message: error.to_string(), offset: error.offset() });
-                    break;
-                }
-            }
-        }
+        let error = read_all(reader, progress, |event, tables| {
+            builder.add(*event, tables);
+            true
+        });
+        builder.ir.error = error.map(|error| StoredError { message: error.to_string(), offset: error.offset() });
         Ok(builder.ir)
     }
 
@@ -386,7 +486,36 @@ impl TraceIr {
 
     /// The events, in order. String and stack IDs in them are handles of this IR.
     pub fn events(&self) -> IrEvents<'_> {
-        IrEvents { ir: self, pos: 0, previous: Builder::new(0).previous, generation: u32::MAX }
+        IrEvents { ir: self, pos: 0, previous: BEFORE_FIRST_EVENT, generation: u32::MAX }
+    }
+
+    /// The events at or after `time` (nanoseconds), in order: found through the time index,
+    /// so that a window of a huge trace costs about what the window holds.
+    pub fn events_from(&self, time: i64) -> impl Iterator<Item = Event> + '_ {
+        // The last checkpoint at or before `time`; the events before it are all earlier.
+        let after = self.checkpoints.partition_point(|c| c.time <= time);
+        let mut events = match after.checked_sub(1).map(|i| self.checkpoints[i]) {
+            Some(c) => IrEvents {
+                ir: self,
+                pos: c.offset as usize,
+                previous: Event {
+                    time: c.previous_time,
+                    m: c.previous_m,
+                    p: c.previous_p,
+                    g: c.previous_g,
+                    ..BEFORE_FIRST_EVENT
+                },
+                generation: c.generation,
+            },
+            None => self.events(),
+        };
+        let first = events.by_ref().find(|e| e.time >= time);
+        first.into_iter().chain(events)
+    }
+
+    /// The events with `start <= time < end`, in order (see [`events_from`](Self::events_from)).
+    pub fn events_between(&self, start: i64, end: i64) -> impl Iterator<Item = Event> + '_ {
+        self.events_from(start).take_while(move |e| e.time < end)
     }
 }
 
@@ -415,15 +544,11 @@ impl TraceIr {
 
 impl EventTables for IrTables<'_> {
     fn string(&self, id: u64) -> Option<&[u8]> {
-        self.ir.string(StringHandle(u32::try_from(id).ok()?))
+        EventTables::string(self.ir, id)
     }
 
     fn for_each_frame(&self, id: u64, frame: &mut dyn FnMut(ResolvedFrame<'_>)) {
-        let Ok(handle) = u32::try_from(id) else { return };
-        for f in self.ir.stack(StackHandle(handle)) {
-            let name = |h: StringHandle| self.ir.string(h).unwrap_or_default();
-            frame(ResolvedFrame { pc: f.pc, func: name(f.func), file: name(f.file), line: f.line });
-        }
+        EventTables::for_each_frame(self.ir, id, frame);
     }
 
     fn clock(&self) -> Option<ClockSnapshot> {
@@ -431,7 +556,44 @@ impl EventTables for IrTables<'_> {
     }
 
     fn task_name(&self, stored: u64) -> Vec<u8> {
-        self.string(stored).unwrap_or_default().to_vec()
+        EventTables::task_name(self.ir, stored)
+    }
+}
+
+/// The IR's handles are the same in every generation, so the IR itself serves as the tables
+/// of any event; only the clock, which is per generation, needs [`TraceIr::tables`].
+impl EventTables for TraceIr {
+    fn string(&self, id: u64) -> Option<&[u8]> {
+        self.string(StringHandle(u32::try_from(id).ok()?))
+    }
+
+    fn for_each_frame(&self, id: u64, frame: &mut dyn FnMut(ResolvedFrame<'_>)) {
+        let Ok(handle) = u32::try_from(id) else { return };
+        for f in self.stack(StackHandle(handle)) {
+            let name = |h: StringHandle| self.string(h).unwrap_or_default();
+            frame(ResolvedFrame { pc: f.pc, func: name(f.func), file: name(f.file), line: f.line });
+        }
+    }
+
+    /// Always `None`: the clock belongs to a generation, see [`TraceIr::tables`].
+    fn clock(&self) -> Option<ClockSnapshot> {
+        None
+    }
+
+    fn task_name(&self, stored: u64) -> Vec<u8> {
+        EventTables::string(self, stored).unwrap_or_default().to_vec()
+    }
+}
+
+impl TraceIr {
+    /// What `event` (an event of this IR) says beyond its kind: range, task, region, log,
+    /// metric, label, state transition, or the clock of a `Sync`.
+    pub fn details(&self, event: &Event) -> Details<'_> {
+        let mut details = event_details(event, Some(self));
+        if let Details::Sync { clock, .. } = &mut details {
+            *clock = self.generations.get(event.generation as usize).and_then(|g| g.clock);
+        }
+        details
     }
 }
 

@@ -9,8 +9,11 @@
 //! - [`Reader`] yields the ordered stream of [`Event`]s, Go's high-level event model: state
 //!   transitions of goroutines and procs, ranges (GC, stop-the-world, sweeps, mark assists),
 //!   tasks, regions, logs, metrics, labels, CPU samples and one `Sync` per generation. Strings
-//!   and stacks are looked up in the event's [`GenerationTables`]; [`write_parsed`] prints an
-//!   event as `go tool trace -d=parsed` does.
+//!   and stacks are looked up in the event's [`GenerationTables`]; [`Reader::details`] tells
+//!   what an event says (a [`Range`], [`Task`], [`Region`], [`Log`], [`Metric`], [`Label`] or
+//!   [`StateTransition`]); [`write_parsed`] prints an event as `go tool trace -d=parsed` does.
+//! - [`ir::TraceIr`] keeps the whole ordered stream in memory, compactly, with strings,
+//!   frames and stacks interned behind small handles; it can be stored and loaded again.
 //! - [`WireReader`] walks the raw top level of a trace: batches and end-of-generation records;
 //!   [`Batch::records`] walks the records of one batch, described by the [`EventSpec`] table
 //!   in [`spec`]. Decoding allocates nothing per record.
@@ -85,6 +88,7 @@
 //! # Ok::<(), trace_format::Error>(())
 //! ```
 
+mod details;
 mod error;
 mod event;
 mod file;
@@ -103,6 +107,9 @@ mod version;
 pub mod wire;
 pub mod writer;
 
+pub use details::{
+    Details, Experimental, Label, Log, Metric, Range, RangeKind, RangePhase, Region, Scope, Task, event_details,
+};
 pub use error::{BatchLocation, Error, ErrorKind, Expected};
 pub use event::{
     Event, EventKind, EventTables, GoState, NONE, ProcState, ResolvedFrame, StateTransition, Transition,

@@ -462,3 +462,11 @@ impl Iterator for V2Reader<'_> {
         Some(result)
     }
 }
+
+impl V2Reader<'_> {
+    /// The tables of the generation an event belongs to, shared, for a consumer on another
+    /// thread.
+    pub(crate) fn shared_tables(&self, event: &Event) -> Option<Arc<GenerationTables>> {
+        self.tables.get(event.generation as usize).cloned().flatten()
+    }
+}

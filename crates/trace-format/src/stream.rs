@@ -1,8 +1,11 @@
 //! [`Reader`], the ordered event stream of any trace: Go 1.22+ traces through the v2 reader,
 //! Go 1.5-1.21 traces through the old-format reader, both yielding the same event model.
 
+use std::sync::Arc;
+
+use crate::details::{Details, event_details};
 use crate::error::Error;
-use crate::event::{Event, StateTransition, state_transition};
+use crate::event::{Event, SYNC_TYPE, StateTransition, state_transition};
 use crate::generation::GenerationTables;
 use crate::reader::V2Reader;
 use crate::v1;
@@ -87,6 +90,21 @@ impl<'a> Reader<'a> {
     pub fn transition(&self, event: &Event) -> Option<StateTransition<'_>> {
         state_transition(event, self.tables(event))
     }
+
+    /// What `event` says beyond its kind (range, task, region, log, metric, label, state
+    /// transition, clock), with strings resolved; look it up while the event is current.
+    pub fn details(&self, event: &Event) -> Details<'_> {
+        event_details(event, self.tables(event))
+    }
+
+    /// The tables of the generation an event belongs to, shared, for a consumer on another
+    /// thread.
+    fn shared_tables(&self, event: &Event) -> Option<Arc<GenerationTables>> {
+        match &self.source {
+            Source::V2(reader) => reader.shared_tables(event),
+            Source::Old { converter, .. } => (event.generation == 0).then(|| converter.shared_tables()),
+        }
+    }
 }
 
 impl Iterator for Reader<'_> {
@@ -99,4 +117,86 @@ impl Iterator for Reader<'_> {
             Source::Old { converter, .. } => converter.next_event(),
         }
     }
+}
+
+/// Events of one generation with that generation's tables: what the reading thread hands to
+/// the consuming one.
+struct EventChunk {
+    tables: Option<Arc<GenerationTables>>,
+    events: Vec<Event>,
+}
+
+/// Events per chunk: large enough that handing chunks over costs nothing per event, small
+/// enough that a few chunks in flight take little memory.
+const CHUNK_EVENTS: usize = 4096;
+/// Chunks read ahead of the consumer at most.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// Reads every event of `reader` in order and gives it to `consume` with its generation's
+/// tables, until `consume` returns false; `progress` gets the reader's consumed offset at each
+/// `Sync`. Returns the error that ended a damaged trace, after every event before it was
+/// consumed.
+///
+/// With more than one thread in the current rayon pool, ordering runs on a thread of its own
+/// while `consume` runs on the calling thread, so the two overlap; the events and their order
+/// are the same either way.
+pub(crate) fn read_all<'a>(
+    mut reader: Reader<'a>,
+    progress: impl FnMut(u64) + Send,
+    mut consume: impl FnMut(&Event, Option<&GenerationTables>) -> bool,
+) -> Option<Error> {
+    let mut progress = progress;
+    if rayon::current_num_threads() < 2 {
+        while let Some(event) = reader.next() {
+            match event {
+                Ok(event) => {
+                    if !consume(&event, reader.tables(&event)) {
+                        return None;
+                    }
+                    if event.ty == SYNC_TYPE {
+                        progress(reader.consumed_offset());
+                    }
+                }
+                Err(error) => return Some(error),
+            }
+        }
+        return None;
+    }
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<EventChunk>(CHUNKS_IN_FLIGHT);
+        let ordering = scope.spawn(move || {
+            let mut chunk = EventChunk { tables: None, events: Vec::with_capacity(CHUNK_EVENTS) };
+            let mut generation = u32::MAX;
+            while let Some(event) = reader.next() {
+                let event = match event {
+                    Ok(event) => event,
+                    Err(error) => {
+                        return sender.send(chunk).is_ok().then_some(error);
+                    }
+                };
+                if event.generation != generation || chunk.events.len() == CHUNK_EVENTS {
+                    let next =
+                        EventChunk { tables: reader.shared_tables(&event), events: Vec::with_capacity(CHUNK_EVENTS) };
+                    if sender.send(std::mem::replace(&mut chunk, next)).is_err() {
+                        return None; // The consumer stopped.
+                    }
+                    generation = event.generation;
+                }
+                chunk.events.push(event);
+                if event.ty == SYNC_TYPE {
+                    progress(reader.consumed_offset());
+                }
+            }
+            let _ = sender.send(chunk);
+            None
+        });
+        'chunks: for chunk in receiver {
+            for event in &chunk.events {
+                if !consume(event, chunk.tables.as_deref()) {
+                    break 'chunks;
+                }
+            }
+        }
+        ordering.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }

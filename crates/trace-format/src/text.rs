@@ -195,17 +195,16 @@ pub fn write_parsed_dump<W: Write + ?Sized>(bytes: &[u8], out: &mut W) -> Result
 pub fn write_parsed_dump_with_progress<W: Write + ?Sized>(
     bytes: &[u8],
     out: &mut W,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64) + Send,
 ) -> Result<(), DumpError> {
-    let mut reader = crate::Reader::new(bytes).map_err(DumpError::Trace)?;
-    while let Some(event) = reader.next() {
-        let event = event.map_err(DumpError::Trace)?;
-        crate::write_parsed(out, &event, reader.tables(&event))?;
-        if event.kind() == crate::EventKind::Sync {
-            progress(reader.consumed_offset());
-        }
-    }
-    Ok(())
+    let reader = crate::Reader::new(bytes).map_err(DumpError::Trace)?;
+    let mut written = Ok(());
+    let error = crate::stream::read_all(reader, progress, |event, tables| {
+        written = crate::write_parsed(out, event, tables);
+        written.is_ok()
+    });
+    written?;
+    error.map_or(Ok(()), |error| Err(DumpError::Trace(error)))
 }
 
 #[cfg(test)]

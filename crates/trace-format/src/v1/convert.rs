@@ -134,6 +134,10 @@ impl Converter {
         &self.tables
     }
 
+    pub(crate) fn shared_tables(&self) -> Arc<GenerationTables> {
+        Arc::clone(&self.tables)
+    }
+
     fn builtin(&self, index: usize) -> u64 {
         self.builtin_base.wrapping_add(index as u64)
     }
