@@ -149,11 +149,20 @@ impl<'a> Records<'a> {
             return Err(invalid(message, start));
         }
         let seq = usize::from(self.version.has_event_seq());
+        // The name of the `i`th value, for errors: the event table's names, after the Go 1.5
+        // sequence delta and the timestamp delta of timed events.
         let arg_name = move |i: usize| -> &'static str {
+            let untimed = matches!(ty, ev::BATCH | ev::FREQUENCY | ev::TIMER_GOROUTINE | ev::STACK);
+            if ty == ev::BATCH && seq == 1 {
+                return ["p", "seq", "ticks"].get(i).copied().unwrap_or("value");
+            }
+            if untimed {
+                return spec.args.get(i).copied().unwrap_or(if ty == ev::STACK { "frame" } else { "unused" });
+            }
             match i.checked_sub(seq) {
                 None => "seq",
-                Some(0) if ty != ev::BATCH && ty != ev::FREQUENCY && ty != ev::TIMER_GOROUTINE => "dt",
-                Some(_) => "value",
+                Some(0) => "dt",
+                Some(i) => spec.args.get(i - 1).copied().unwrap_or(if spec.stack { "stack" } else { "value" }),
             }
         };
         if count_field < 3 {
