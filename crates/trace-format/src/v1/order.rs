@@ -258,16 +258,16 @@ pub(crate) fn merge(bytes: &[u8], version: OldVersion, scan: &mut Scan<'_>) -> R
             ty => ty,
         };
         if transition.subject != Subject::Unordered {
-            let current = states.get(&transition.subject).copied().unwrap_or((0, Status::Dead));
-            if !is_ready(&transition, current) {
+            let state = states.entry(transition.subject).or_insert((0, Status::Dead));
+            if !is_ready(&transition, *state) {
                 return Err(ordering("encountered impossible goroutine state transition", event.offset));
             }
             let seq = match transition.next.0 {
                 Seq::Is(seq) => seq,
-                Seq::Any => current.0,
-                Seq::Increment => current.0.wrapping_add(1),
+                Seq::Any => state.0,
+                Seq::Increment => state.0.wrapping_add(1),
             };
-            states.insert(transition.subject, (seq, transition.next.1));
+            *state = (seq, transition.next.1);
         }
         order.push(EventRef { stream: head.stream as u32, index: head.index as u32 });
         available.push(head.stream);
