@@ -123,18 +123,29 @@ fn reject_ir(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// `gotrace ir`: reads the whole trace into the intermediate representation and stores it
-/// at `output`. Returns the number of events and the stored size.
-pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError> {
+/// Loads a trace, or an IR file made by `gotrace ir`, into the in-memory IR: what every
+/// command that analyses or shows events works on. A progress bar is drawn on a terminal while
+/// a trace is read. A damaged trace gives the IR of what came before the damage, with the
+/// error kept in it ([`TraceIr::error`]); the caller decides how to report it.
+pub fn load_ir(path: &Path) -> Result<TraceIr, CommandError> {
     let file = open(path)?;
-    reject_ir(path, file.bytes())?;
+    if TraceIr::is_ir(file.bytes()) {
+        return TraceIr::from_bytes(file.bytes()).map_err(|e| CommandError::Ir(format!("{}: {e}", path.display())));
+    }
     let bar = progress_bar(file.len() as u64, "reading");
     let ir = TraceIr::from_trace_with_progress(file.bytes(), |done| {
         bar.set_position(done);
         file.release_before(done);
     });
     bar.finish_and_clear();
-    let ir = ir.map_err(CommandError::Trace)?;
+    ir.map_err(CommandError::Trace)
+}
+
+/// `gotrace ir`: reads the whole trace into the intermediate representation and stores it
+/// at `output`. Returns the number of events and the stored size.
+pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError> {
+    reject_ir(path, open(path)?.bytes())?;
+    let ir = load_ir(path)?;
     let file = std::fs::File::create(output).map_err(CommandError::Write)?;
     let mut out = io::BufWriter::new(file);
     ir.write_to(&mut out).and_then(|()| out.flush()).map_err(CommandError::Write)?;
