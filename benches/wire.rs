@@ -5,10 +5,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_main};
-use gotrace_benches::bench_trace;
+use gotrace_benches::{bench_trace, count_events};
 use trace_format::ir::TraceIr;
 use trace_format::text::write_wire_dump;
-use trace_format::{Item, Reader, WireReader, summarize};
+use trace_format::{Item, WireReader, summarize};
 
 /// Decodes every record and folds its arguments, so that nothing can be optimized away.
 fn decode_all(bytes: &[u8]) -> u64 {
@@ -54,15 +54,6 @@ fn wire(c: &mut Criterion) {
         b.iter(|| one_thread.install(|| TraceIr::from_trace(black_box(bytes)).expect("valid header")))
     });
     group.finish();
-}
-
-/// Reads the ordered event stream to the end.
-fn count_events(bytes: &[u8]) -> u64 {
-    let mut n = 0u64;
-    for event in Reader::new(bytes).expect("valid header") {
-        n += u64::from(event.expect("valid trace").time() > 0);
-    }
-    n
 }
 
 // criterion_group! generates an undocumented function.

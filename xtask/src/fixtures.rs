@@ -84,7 +84,12 @@ pub fn run(args: &[String]) -> Result<()> {
         let version = versions.first().map_or(ORACLE_VERSION, String::as_str);
         let go = Toolchain::ensure(version)?;
         let bin = build(&go, "big")?;
-        let out = big_trace_path(&label);
+        // Traces of other Go releases get their own file, so that each format has its benchmark.
+        let out = if version == ORACLE_VERSION {
+            big_trace_path(&label)
+        } else {
+            big_trace_path(&format!("{label}-go{version}"))
+        };
         eprintln!("writing a trace of at least {bytes} bytes with Go {version} to {}", out.display());
         run_program(&bin, &out, &["-size".into(), bytes.to_string()])?;
         let len = std::fs::metadata(&out).map_err(|e| e.to_string())?.len();

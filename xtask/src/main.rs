@@ -5,7 +5,8 @@
 //!   committed fixture traces, or write a big benchmark trace into `target/`.
 //! - `oracle [--bless] [FILE...]`: compare our output with Go's `go tool trace` live, or
 //!   rewrite the goldens of the committed fixtures from Go's output.
-//! - `bench`: run the criterion benchmarks on a generated 50 MB trace.
+//! - `bench`: run the criterion benchmarks on generated 50 MB traces (new and old format), and
+//!   time Go's `go tool trace -d=parsed` on the same files.
 //! - `printable-table`: regenerate the table of runes Go's `strconv.IsPrint` accepts.
 
 mod fixtures;
@@ -36,7 +37,8 @@ tasks:
                                traces, after ordering the events Go finds simultaneous).
   oracle --go-tests            Run Go's own reader test cases (from the installed Go 1.27) and
                                require our verdict and output to agree with Go's.
-  bench                        Generate the 50 MB benchmark trace if missing, then `cargo bench`.
+  bench                        Generate the 50 MB benchmark traces (Go 1.27 and Go 1.21) if missing,
+                               run `cargo bench`, then time Go's `go tool trace -d=parsed` on them.
   printable-table              Regenerate the table of printable runes from Go's strconv.IsPrint.
   bless-ir                     Rewrite the committed IR snapshot (after an intended IR change).";
 
@@ -95,18 +97,47 @@ fn big_trace_path(size_label: &str) -> PathBuf {
     root().join("target").join("fixtures").join(format!("big-{size_label}.trace"))
 }
 
+/// The Go release whose old-format trace the benchmarks read.
+const OLD_BENCH_VERSION: &str = "1.21.13";
+
 fn bench(args: &[String]) -> Result<()> {
     let trace = big_trace_path("50MB");
     if !trace.exists() {
         fixtures::run(&["--size".into(), "50MB".into()])?;
+    }
+    let old_trace = big_trace_path(&format!("50MB-go{OLD_BENCH_VERSION}"));
+    if !old_trace.exists() {
+        fixtures::run(&["--size".into(), "50MB".into(), "--go".into(), OLD_BENCH_VERSION.into()])?;
     }
     run_checked(
         Command::new(env!("CARGO"))
             .current_dir(root())
             .args(["bench", "-p", "gotrace-benches"])
             .args(args)
-            .env("GOTRACE_BENCH_TRACE", &trace),
-    )
+            .env("GOTRACE_BENCH_TRACE", &trace)
+            .env("GOTRACE_BENCH_OLD_TRACE", &old_trace),
+    )?;
+    // Go's reader on the same files, in the same run, for the ratio.
+    let go = go::Toolchain::ensure(go::ORACLE_VERSION)?;
+    for file in [&trace, &old_trace] {
+        let len = std::fs::metadata(file).map_err(|e| e.to_string())?.len();
+        let start = std::time::Instant::now();
+        let status = go
+            .trace_tool()
+            .arg("-d=parsed")
+            .arg(file)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        let seconds = start.elapsed().as_secs_f64();
+        println!(
+            "Go {} `go tool trace -d=parsed` on {}: {seconds:.2} s, {:.1} MB/s ({status})",
+            go::ORACLE_VERSION,
+            file.display(),
+            len as f64 / 1e6 / seconds
+        );
+    }
+    Ok(())
 }
 
 /// The committed IR snapshot and the fixture it is made from (see the snapshot test).

@@ -74,6 +74,16 @@ fn old_format_is_named() {
 }
 
 #[test]
+fn old_format_traces_are_dumped() {
+    let old = fixture().parent().unwrap().parent().unwrap().join("1.21.13/mandelbrot-seq.trace");
+    let out = gotrace(&["dump", old.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("M=-1 P=-1 G=-1 Sync Time=-1 N=1\n"), "{text}");
+    assert!(text.contains("Reason=\"runtime.Gosched\""), "{text}");
+}
+
+#[test]
 fn ir_file_gives_the_same_dump_as_the_trace() {
     let ir = scratch("allevents.gtir");
     let out = gotrace(&["ir", fixture().to_str().unwrap(), "-o", ir.to_str().unwrap()]);

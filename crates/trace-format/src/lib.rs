@@ -3,7 +3,8 @@
 //!
 //! This crate is the foundation of gotrace and a complete library on its own. It reads Go
 //! 1.22 and later traces (format versions 1.22, 1.23, 1.25 and 1.26) exactly as Go's own
-//! reader does, without copying the input:
+//! reader does, without copying the input, and older traces (Go 1.5 to 1.21, the old format)
+//! into the same event model, exactly as Go 1.27 converts those it reads (Go 1.11 and later):
 //!
 //! - [`Reader`] yields the ordered stream of [`Event`]s, Go's high-level event model: state
 //!   transitions of goroutines and procs, ranges (GC, stop-the-world, sweeps, mark assists),

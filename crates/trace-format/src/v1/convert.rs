@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::order::Ordered;
 use super::parse::{OldEvent, OldFrame, Scan};
 use super::spec::{BUILTIN_STRINGS, OldVersion, builtin, ev, stw_kind};
 use crate::error::{Error, ErrorKind};
@@ -39,12 +40,16 @@ const ONLY_GENERATION: u32 = 0;
 /// old format stores inline) numbered after them, then Go's built-in reason strings; its
 /// stacks with their frames. Returns the table, the ID of the first message, and the ID of
 /// the first built-in string.
-fn build_tables(bytes: &[u8], scan: &Scan<'_>, events: &mut [OldEvent]) -> (GenerationTables, u64) {
+fn build_tables(bytes: &[u8], scan: &Scan<'_>, events: &mut Ordered) -> (GenerationTables, u64) {
     let max_id = scan.strings.keys().copied().max().unwrap_or(0);
     let mut strings: Vec<(u64, &[u8])> = scan.strings.iter().map(|(&id, &s)| (id, s)).collect();
     // Messages are numbered in order of first appearance in the ordered stream.
     let mut messages: FxHashMap<&[u8], u64> = FxHashMap::default();
-    for event in events.iter_mut().filter(|e| e.ty == ev::USER_LOG) {
+    for i in 0..events.len() {
+        let event = events.get_mut(i);
+        if event.ty != ev::USER_LOG {
+            continue;
+        }
         let (start, len) = (event.args[2] as usize, event.args[3] as usize);
         let text = &bytes[start..start + len];
         let next = messages.len() as u64;
@@ -66,10 +71,11 @@ fn build_tables(bytes: &[u8], scan: &Scan<'_>, events: &mut [OldEvent]) -> (Gene
 
 /// For each `GoSysCall` event, whether its goroutine's next event is a `GoSysBlock` (the call
 /// blocked), as Go looks ahead for it; a bitmap by event index.
-fn blocked_syscalls(events: &[OldEvent]) -> Vec<u64> {
+fn blocked_syscalls(events: &Ordered) -> Vec<u64> {
     let mut blocked = vec![0u64; events.len().div_ceil(64)];
     let mut next_type: FxHashMap<u64, u8> = FxHashMap::default();
-    for (i, event) in events.iter().enumerate().rev() {
+    for i in (0..events.len()).rev() {
+        let event = events.get(i);
         if event.ty == ev::GO_SYSCALL && next_type.get(&event.g) == Some(&ev::GO_SYS_BLOCK) {
             blocked[i / 64] |= 1 << (i % 64);
         }
@@ -81,7 +87,7 @@ fn blocked_syscalls(events: &[OldEvent]) -> Vec<u64> {
 /// The ordered events of an old trace, converted one by one as they are read.
 pub(crate) struct Converter {
     version: OldVersion,
-    events: Vec<OldEvent>,
+    events: Ordered,
     next: usize,
     blocked_syscalls: Vec<u64>,
     tables: Arc<GenerationTables>,
@@ -101,7 +107,7 @@ pub(crate) struct Converter {
 }
 
 impl Converter {
-    pub(crate) fn new(bytes: &[u8], version: OldVersion, scan: &Scan<'_>, mut events: Vec<OldEvent>) -> Converter {
+    pub(crate) fn new(bytes: &[u8], version: OldVersion, scan: &Scan<'_>, mut events: Ordered) -> Converter {
         let (tables, builtin_base) = build_tables(bytes, scan, &mut events);
         Converter {
             version,
@@ -146,22 +152,21 @@ impl Converter {
         if self.done {
             return None;
         }
-        if self.syncs == 0
-            && let Some(first) = self.events.first()
-        {
+        if self.syncs == 0 && self.events.len() > 0 {
             // The trace opens with a `Sync` just before its first event.
-            let time = first.ts - 1;
+            let time = self.events.get(0).ts - 1;
             return Some(Ok(self.sync(time, ONLY_GENERATION)));
         }
         loop {
             let mut event = match self.pending.pop_front() {
                 Some(event) => event,
                 None => {
-                    let Some(&old) = self.events.get(self.next) else {
+                    if self.next == self.events.len() {
                         self.done = true;
                         let time = self.last_ts + 1;
                         return Some(Ok(self.sync(time, u32::MAX)));
-                    };
+                    }
+                    let old = *self.events.get(self.next);
                     let index = self.next;
                     self.next += 1;
                     match self.convert(&old, index) {

@@ -97,10 +97,64 @@ fn is_ready(transition: &Transition, current: (u64, Status)) -> bool {
         || (matches!(seq, Seq::Any) || seq == Seq::Is(current.0)) && status == current.1
 }
 
-/// One proc's stream during the merge.
-struct Stream {
-    events: Vec<OldEvent>,
-    next: usize,
+/// Where an event lies: its stream (a proc's, or the CPU samples) and its index there.
+#[derive(Debug, Clone, Copy)]
+struct EventRef {
+    stream: u32,
+    index: u32,
+}
+
+/// The events of an old trace, ordered: each stream's events stay where decoding put them,
+/// and the order refers to them, so that the events are never copied (they are most of the
+/// memory a big trace takes).
+#[derive(Debug, Default)]
+pub(crate) struct Ordered {
+    streams: Vec<Vec<OldEvent>>,
+    order: Vec<EventRef>,
+}
+
+impl Ordered {
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The `i`th event of the order.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> &OldEvent {
+        let at = self.order[i];
+        &self.streams[at.stream as usize][at.index as usize]
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, i: usize) -> &mut OldEvent {
+        let at = self.order[i];
+        &mut self.streams[at.stream as usize][at.index as usize]
+    }
+
+    fn find_time_disorder(&self) -> Option<&OldEvent> {
+        (1..self.len()).find(|&i| self.get(i).ts < self.get(i - 1).ts).map(|i| self.get(i))
+    }
+
+    /// Sorts the order by time, stably.
+    fn sort_by_time(&mut self) {
+        let streams = &self.streams;
+        let ts = |at: &EventRef| streams[at.stream as usize][at.index as usize].ts;
+        if !self.order.is_sorted_by_key(ts) {
+            self.order.par_sort_by_key(ts);
+        }
+    }
+}
+
+/// Decodes each proc's batches, in parallel.
+fn decode_streams(bytes: &[u8], version: OldVersion, scan: &Scan<'_>) -> Result<Vec<Vec<OldEvent>>, Error> {
+    let decoded: Vec<Result<Vec<OldEvent>, Error>> =
+        scan.procs.par_iter().map(|proc| decode_proc(bytes, version, proc)).collect();
+    let streams = decoded.into_iter().collect::<Result<Vec<_>, Error>>()?;
+    if let Some(long) = streams.iter().find(|s| s.len() > u32::MAX as usize) {
+        let message = "more than 2^32 events on one proc".to_owned();
+        return Err(Error::new(ErrorKind::InvalidOldTrace(message), long[0].offset));
+    }
+    Ok(streams)
 }
 
 /// An entry of the merge's frontier: a min-heap on time, kept exactly as Go's (so that ties
@@ -153,13 +207,8 @@ impl Frontier {
 }
 
 /// Decodes every proc's batches (in parallel) and merges them into one stream in ticks.
-pub(crate) fn merge(bytes: &[u8], version: OldVersion, scan: &mut Scan<'_>) -> Result<Vec<OldEvent>, Error> {
-    let decoded: Vec<Result<Vec<OldEvent>, Error>> =
-        scan.procs.par_iter().map(|proc| decode_proc(bytes, version, proc)).collect();
-    let mut streams = Vec::with_capacity(decoded.len() + 1);
-    for events in decoded {
-        streams.push(Stream { events: events?, next: 0 });
-    }
+pub(crate) fn merge(bytes: &[u8], version: OldVersion, scan: &mut Scan<'_>) -> Result<Ordered, Error> {
+    let mut streams = decode_streams(bytes, version, scan)?;
     if version.has_event_seq() {
         return order_by_global_seq(streams);
     }
@@ -167,17 +216,18 @@ pub(crate) fn merge(bytes: &[u8], version: OldVersion, scan: &mut Scan<'_>) -> R
     // handler took.
     let mut samples = std::mem::take(&mut scan.cpu_samples);
     samples.par_sort_by_key(|s| s.ts);
-    streams.push(Stream { events: samples, next: 0 });
-    let total = streams.iter().map(|s| s.events.len()).sum();
-    let mut merged: Vec<OldEvent> = Vec::with_capacity(total);
+    streams.push(samples);
+    let total = streams.iter().map(Vec::len).sum();
+    let mut order: Vec<EventRef> = Vec::with_capacity(total);
+    let mut next = vec![0usize; streams.len()];
     let mut states: FxHashMap<Subject, (u64, Status)> = FxHashMap::default();
     let mut frontier = Frontier::default();
     let mut available: Vec<usize> = (0..streams.len()).collect();
     loop {
         let mut i = 0;
         while i < available.len() {
-            let stream = &mut streams[available[i]];
-            let Some(event) = stream.events.get(stream.next) else {
+            let stream = available[i];
+            let Some(event) = streams[stream].get(next[stream]) else {
                 // This stream is done.
                 available.swap_remove(i);
                 continue;
@@ -188,18 +238,18 @@ pub(crate) fn merge(bytes: &[u8], version: OldVersion, scan: &mut Scan<'_>) -> R
                 i += 1;
                 continue;
             }
-            frontier.push(Head { ts: event.ts, stream: available[i], index: stream.next });
-            stream.next += 1;
+            frontier.push(Head { ts: event.ts, stream, index: next[stream] });
+            next[stream] += 1;
             available.swap_remove(i);
         }
         let Some(head) = frontier.pop() else {
-            if let Some(stuck) = streams.iter().find_map(|s| s.events.get(s.next)) {
+            if let Some(stuck) = streams.iter().zip(&next).find_map(|(s, &n)| s.get(n)) {
                 return Err(ordering("no consistent ordering of events possible", stuck.offset));
             }
             break;
         };
-        let mut event = streams[head.stream].events[head.index];
-        let transition = transition_of(&event);
+        let event = &mut streams[head.stream][head.index];
+        let transition = transition_of(event);
         // "Local" events only serve the ordering.
         event.ty = match event.ty {
             ev::GO_START_LOCAL => ev::GO_START,
@@ -208,33 +258,35 @@ pub(crate) fn merge(bytes: &[u8], version: OldVersion, scan: &mut Scan<'_>) -> R
             ty => ty,
         };
         if transition.subject != Subject::Unordered {
-            let current = states.get(&transition.subject).copied().unwrap_or((0, Status::Dead));
-            if !is_ready(&transition, current) {
+            let state = states.entry(transition.subject).or_insert((0, Status::Dead));
+            if !is_ready(&transition, *state) {
                 return Err(ordering("encountered impossible goroutine state transition", event.offset));
             }
             let seq = match transition.next.0 {
                 Seq::Is(seq) => seq,
-                Seq::Any => current.0,
-                Seq::Increment => current.0.wrapping_add(1),
+                Seq::Any => state.0,
+                Seq::Increment => state.0.wrapping_add(1),
             };
-            states.insert(transition.subject, (seq, transition.next.1));
+            *state = (seq, transition.next.1);
         }
-        merged.push(event);
+        order.push(EventRef { stream: head.stream as u32, index: head.index as u32 });
         available.push(head.stream);
     }
-    if let Some(pair) = merged.windows(2).find(|pair| pair[1].ts < pair[0].ts) {
-        return Err(time_order(pair[1].offset));
+    let mut ordered = Ordered { streams, order };
+    if let Some(event) = ordered.find_time_disorder() {
+        return Err(time_order(event.offset));
     }
-    fix_syscall_exit_times(&mut merged)?;
-    merged.par_sort_by_key(|e| e.ts);
-    Ok(merged)
+    fix_syscall_exit_times(&mut ordered)?;
+    ordered.sort_by_time();
+    Ok(ordered)
 }
 
 /// A syscall exit is written when the goroutine gets a proc again, long after it happened; the
 /// time it happened is in its `ts` argument, which must not precede the syscall's start.
-fn fix_syscall_exit_times(events: &mut [OldEvent]) -> Result<(), Error> {
+fn fix_syscall_exit_times(events: &mut Ordered) -> Result<(), Error> {
     let mut last_block: FxHashMap<u64, i64> = FxHashMap::default();
-    for event in events.iter_mut() {
+    for i in 0..events.len() {
+        let event = events.get_mut(i);
         match event.ty {
             ev::GO_SYS_BLOCK | ev::GO_IN_SYSCALL => {
                 last_block.insert(event.g, event.ts);
@@ -261,31 +313,40 @@ fn fix_syscall_exit_times(events: &mut [OldEvent]) -> Result<(), Error> {
 
 /// Go 1.5 traces: every event has a global sequence number; a syscall exit takes the sequence
 /// number and time of the exit itself.
-fn order_by_global_seq(streams: Vec<Stream>) -> Result<Vec<OldEvent>, Error> {
-    let mut events: Vec<OldEvent> = streams.into_iter().flat_map(|s| s.events).collect();
-    for event in &mut events {
-        if event.ty == ev::GO_SYS_EXIT {
-            event.args[3] = event.args[1];
-            if event.args[2] != 0 {
-                event.ts = event.args[2] as i64;
+fn order_by_global_seq(mut streams: Vec<Vec<OldEvent>>) -> Result<Ordered, Error> {
+    let mut order = Vec::with_capacity(streams.iter().map(Vec::len).sum());
+    for (stream, events) in streams.iter_mut().enumerate() {
+        for (index, event) in events.iter_mut().enumerate() {
+            if event.ty == ev::GO_SYS_EXIT {
+                event.args[3] = event.args[1];
+                if event.args[2] != 0 {
+                    event.ts = event.args[2] as i64;
+                }
             }
+            order.push(EventRef { stream: stream as u32, index: index as u32 });
         }
     }
-    events.par_sort_by_key(|e| e.args[3] as i64);
-    if let Some(pair) = events.windows(2).find(|pair| pair[1].ts < pair[0].ts) {
-        return Err(time_order(pair[1].offset));
+    let seq = |at: &EventRef| streams[at.stream as usize][at.index as usize].args[3] as i64;
+    order.par_sort_by_key(seq);
+    let mut ordered = Ordered { streams, order };
+    if let Some(event) = ordered.find_time_disorder() {
+        return Err(time_order(event.offset));
     }
-    Ok(events)
+    // The sequence numbers have served; the events' arguments are their own again.
+    ordered.streams.par_iter_mut().flatten().for_each(|event| event.args[3] = 0);
+    Ok(ordered)
 }
 
 /// Converts ticks to nanoseconds since the first event, exactly as Go does (in float64,
 /// truncated), and moves timer unblocks and syscall exits to Go's pseudo-procs.
-pub(crate) fn to_nanoseconds(events: &mut [OldEvent], ticks_per_second: i64, scan: &Scan<'_>) {
-    let Some(first) = events.first() else { return };
-    let min_ts = first.ts;
+pub(crate) fn to_nanoseconds(events: &mut Ordered, ticks_per_second: i64, scan: &Scan<'_>) {
+    if events.len() == 0 {
+        return;
+    }
+    let min_ts = events.get(0).ts;
     let ns_per_tick = 1e9 / ticks_per_second as f64;
     let timers = &scan.timer_goroutines;
-    events.par_iter_mut().for_each(|event| {
+    events.streams.par_iter_mut().flatten().for_each(|event| {
         event.ts = (event.ts.wrapping_sub(min_ts) as f64 * ns_per_tick) as i64;
         if event.ty == ev::GO_UNBLOCK && !timers.is_empty() && timers.contains(&event.g) {
             event.p = pseudo_proc::TIMERS;
@@ -317,7 +378,7 @@ struct ProcCheck {
 /// goroutine is blocked before it is unblocked, ...), which also move GC starts to the GC
 /// pseudo-proc, network unblocks to the netpoll pseudo-proc, and drop references to stacks
 /// the trace does not define.
-pub(crate) fn check(events: &mut [OldEvent], version: OldVersion, scan: &Scan<'_>) -> Result<(), Error> {
+pub(crate) fn check(events: &mut Ordered, version: OldVersion, scan: &Scan<'_>) -> Result<(), Error> {
     use Status::*;
     let mut gs: FxHashMap<u64, GoroutineCheck> = FxHashMap::default();
     let mut ps: FxHashMap<i32, ProcCheck> = FxHashMap::default();
@@ -326,7 +387,8 @@ pub(crate) fn check(events: &mut [OldEvent], version: OldVersion, scan: &Scan<'_
     gs.insert(0, GoroutineCheck { status: Running, ..Default::default() });
     let (mut in_gc, mut in_stw) = (false, false);
     let per_proc_stw = version.0 < 10;
-    for event in events.iter_mut() {
+    for i in 0..events.len() {
+        let event = events.get_mut(i);
         let (ts, offset, name) = (event.ts, event.offset, super::spec::spec(event.ty).map_or("?", |s| s.name));
         let fail = |message: String| Err(ordering(message, offset));
         let g = gs.get(&event.g).copied().unwrap_or_default();

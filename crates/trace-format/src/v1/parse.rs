@@ -149,11 +149,20 @@ impl<'a> Records<'a> {
             return Err(invalid(message, start));
         }
         let seq = usize::from(self.version.has_event_seq());
+        // The name of the `i`th value, for errors: the event table's names, after the Go 1.5
+        // sequence delta and the timestamp delta of timed events.
         let arg_name = move |i: usize| -> &'static str {
+            let untimed = matches!(ty, ev::BATCH | ev::FREQUENCY | ev::TIMER_GOROUTINE | ev::STACK);
+            if ty == ev::BATCH && seq == 1 {
+                return ["p", "seq", "ticks"].get(i).copied().unwrap_or("value");
+            }
+            if untimed {
+                return spec.args.get(i).copied().unwrap_or(if ty == ev::STACK { "frame" } else { "unused" });
+            }
             match i.checked_sub(seq) {
                 None => "seq",
-                Some(0) if ty != ev::BATCH && ty != ev::FREQUENCY && ty != ev::TIMER_GOROUTINE => "dt",
-                Some(_) => "value",
+                Some(0) => "dt",
+                Some(i) => spec.args.get(i - 1).copied().unwrap_or(if spec.stack { "stack" } else { "value" }),
             }
         };
         if count_field < 3 {
@@ -228,6 +237,8 @@ pub(crate) struct BatchSpan {
 pub(crate) struct ProcBatches {
     pub p: i32,
     pub batches: Vec<BatchSpan>,
+    /// How many timed events the batches hold, so that decoding allocates once.
+    pub event_count: usize,
 }
 
 /// A stack: its PCs; frames are shared by PC.
@@ -289,7 +300,7 @@ pub(crate) fn scan(bytes: &[u8], version: OldVersion) -> Result<Scan<'_>, Error>
                 }
                 let p = if pid == NO_PROC { -1 } else { pid as i32 };
                 let index = *proc_index.entry(p).or_insert_with(|| {
-                    scan.procs.push(ProcBatches { p, batches: Vec::new() });
+                    scan.procs.push(ProcBatches { p, batches: Vec::new(), event_count: 0 });
                     scan.procs.len() - 1
                 });
                 let list = &mut scan.procs[index].batches;
@@ -299,10 +310,10 @@ pub(crate) fn scan(bytes: &[u8], version: OldVersion) -> Result<Scan<'_>, Error>
             }
             _ => {}
         }
-        if open.is_none() {
+        let Some((proc, _)) = open else {
             let message = format!("read event {} with current P of 0, but P has no batches yet", record.ty);
             return Err(invalid(message, record.start));
-        }
+        };
         match record.ty {
             ev::FREQUENCY => {
                 let want = version.value_count(record.ty, record.spec);
@@ -342,7 +353,7 @@ pub(crate) fn scan(bytes: &[u8], version: OldVersion) -> Result<Scan<'_>, Error>
                     args: [0; 4],
                 });
             }
-            _ => {}
+            _ => scan.procs[proc].event_count += 1,
         }
     }
     scan.procs.sort_by_key(|p| p.p);
@@ -406,7 +417,7 @@ fn read_stack(scan: &mut Scan<'_>, record: &RawRecord<'_>, version: OldVersion) 
 /// Decodes the batches of one proc into its events, in order, as Go's parser does: each event
 /// gets the proc, the goroutine running on it, and its time from the deltas.
 pub(crate) fn decode_proc(bytes: &[u8], version: OldVersion, proc: &ProcBatches) -> Result<Vec<OldEvent>, Error> {
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(proc.event_count);
     let mut last_g = 0u64;
     let seq_values = usize::from(version.has_event_seq());
     for batch in &proc.batches {

@@ -207,6 +207,13 @@ fn hand_made_bad_old_traces() {
     assert_eq!(e.kind(), &ErrorKind::UnexpectedEof(Expected::Argument { event: "ProcStart", arg: "dt" }));
     assert_eq!(e.offset(), t.len() as u64);
 
+    let mut t = header(21);
+    record(&mut t, BATCH, &[0, 100]);
+    t.extend([GO_START | 2 << 6, 1, 7]);
+    let e = error_of(&t);
+    assert_eq!(e.kind(), &ErrorKind::UnexpectedEof(Expected::Argument { event: "GoStart", arg: "seq" }));
+    assert!(e.to_string().contains("argument `seq` of a GoStart event"), "{e}");
+
     // A length-prefixed record longer than Go 1.27 accepts.
     let mut t = header(21);
     record(&mut t, BATCH, &[0, 100]);
