@@ -13,6 +13,7 @@ mod fixtures;
 mod go;
 mod gotests;
 mod oracle;
+mod pages;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -28,13 +29,16 @@ tasks:
                                fixtures/traces/<go-version>/*.trace from fixtures/gen.
   fixtures --size SIZE [--go V] Write a big trace of about SIZE (e.g. 50MB, 500MB) to
                                target/fixtures/big-SIZE.trace, for benchmarks; never committed.
-  oracle --bless               Run Go 1.27's `go tool trace -d=wire` and `-d=parsed` on every
+  oracle --bless [--analysis]  Run Go 1.27's `go tool trace -d=wire` and `-d=parsed` on every
                                committed fixture and store the outputs as goldens (only
-                               -d=parsed for Go 1.21 and older traces, which -d=wire rejects).
-  oracle [--wire|--parsed] FILE...
+                               -d=parsed for Go 1.21 and older traces, which -d=wire rejects),
+                               and Go's analyses: the goroutine pages of `go tool trace -http`
+                               and the four `-pprof=KIND` profiles (--analysis: only those).
+  oracle [--wire|--parsed|--analysis] FILE...
                                Compare `gotrace dump [--wire] FILE` with Go 1.27's `-d=parsed`
                                and `-d=wire`, live, and show the first differing line (for old
-                               traces, after ordering the events Go finds simultaneous).
+                               traces, after ordering the events Go finds simultaneous); and
+                               our goroutine statistics and profiles with Go's.
   oracle --go-tests            Run Go's own reader test cases (from the installed Go 1.27) and
                                require our verdict and output to agree with Go's.
   bench                        Generate the 50 MB benchmark traces (Go 1.27 and Go 1.21) if missing,

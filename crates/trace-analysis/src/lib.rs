@@ -1,9 +1,45 @@
-//! Analyses of Go execution traces, computed from the ordered events of `trace-format`:
-//! goroutine statistics, blocking and scheduler-latency profiles, user tasks and regions,
-//! minimum mutator utilization, and the goroutine graph with its critical paths.
+//! Analyses of Go execution traces, computed from the ordered events of `trace-format`'s IR
+//! with the definitions of Go 1.27's `go tool trace`:
+//!
+//! - [`summarize`]: per-goroutine time statistics (execution, scheduler wait, syscalls, block
+//!   time by reason, special ranges), user tasks with their logs, and user regions;
+//!   [`group_goroutines`] groups goroutines by start function, with percentiles.
+//! - [`profile`]: the four pprof-like profiles (network, synchronization, syscall, scheduler
+//!   latency) over all goroutines, a group, a task or a region type; [`pprof`] writes them in
+//!   pprof's format.
 //!
 //! Every analysis is a pure function of the trace's events; this crate does no I/O.
-//! It fills in as the event ordering of `trace-format` lands; today it only re-exports the
-//! reader it builds on.
+//!
+//! # Examples
+//!
+//! Find the goroutine group that waited longest for a CPU:
+//!
+//! ```
+//! use trace_analysis::{group_goroutines, summarize};
+//! use trace_format::ir::TraceIr;
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/traces/1.27.3/mandelbrot-pixel.trace");
+//! let ir = TraceIr::from_trace(&std::fs::read(path).unwrap())?;
+//! let summary = summarize(&ir);
+//! let groups = group_goroutines(&summary);
+//! let waited = groups.iter().max_by_key(|g| g.stats.sched_wait_time).unwrap();
+//! assert!(waited.goroutines.len() > 100);
+//! # Ok::<(), trace_format::Error>(())
+//! ```
 
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod golden;
+mod goroutines;
+mod groups;
+pub mod pprof;
+mod profile;
+
+pub use goroutines::{
+    EXECUTION_TIME, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Nanos, RegionSummary, Summary,
+    TaskSummary, is_sync_reason, is_system_goroutine, summarize,
+};
+pub use groups::{GoroutineGroup, Percentiles, group_goroutines};
+pub use profile::{Intervals, ProfileFrame, ProfileKind, ProfileRecord, profile};
 pub use trace_format;
