@@ -109,8 +109,34 @@ pub fn bless(go: &Toolchain, trace: &Path) -> Result<usize> {
     Ok(total)
 }
 
+/// Checks that `go tool pprof -top` opens our profiles of `trace`.
+fn pprof_opens_ours(go: &Toolchain, trace: &Path) -> Result<()> {
+    let bytes = std::fs::read(trace).map_err(|e| format!("cannot read {}: {e}", trace.display()))?;
+    let ir = TraceIr::from_trace(&bytes).map_err(|e| e.to_string())?;
+    let summary = trace_analysis::summarize(&ir);
+    let all = Intervals::goroutines(&summary, None);
+    let dir = root().join("target").join("oracle");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for kind in ProfileKind::ALL {
+        let path = dir.join(format!("{}.pb.gz", kind.name()));
+        std::fs::write(&path, pprof::encode(&trace_analysis::profile(&ir, kind, &all))).map_err(|e| e.to_string())?;
+        let output = go.go().args(["tool", "pprof", "-top"]).arg(&path).output().map_err(|e| e.to_string())?;
+        if !output.status.success() {
+            return Err(format!(
+                "go tool pprof -top cannot read our {} profile of {}: {}",
+                kind.name(),
+                trace.display(),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Compares our analyses of `trace` with Go's, live; prints what differs.
 pub fn compare(go: &Toolchain, trace: &Path) -> Result<bool> {
+    pprof_opens_ours(go, trace)?;
+    println!("{}: go tool pprof -top opens our four profiles", trace.display());
     let mut same = true;
     for analysis in Analysis::ALL {
         let (theirs, ours) = (analysis.go(go, trace)?, analysis.ours(trace)?);

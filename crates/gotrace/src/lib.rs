@@ -12,6 +12,10 @@ use trace_format::ir::TraceIr;
 use trace_format::text::{DumpError, write_parsed_dump_with_progress, write_wire_dump};
 use trace_format::{BatchKind, TraceFile, WireSummary, summarize};
 
+mod analysis;
+
+pub use analysis::{GoroutinesOptions, ProfileScope, goroutines, human_duration, write_profile};
+
 /// Why a command failed.
 #[derive(Debug)]
 pub enum CommandError {
@@ -32,6 +36,8 @@ pub enum CommandError {
     /// The file is an IR file that cannot be read, or one given to a command that needs the
     /// trace itself.
     Ir(String),
+    /// The arguments ask for something the trace does not have (a goroutine group, a task).
+    Usage(String),
 }
 
 impl fmt::Display for CommandError {
@@ -42,6 +48,7 @@ impl fmt::Display for CommandError {
             CommandError::Write(error) => write!(f, "cannot write the output: {error}"),
             CommandError::Stored(message) => f.write_str(message),
             CommandError::Ir(message) => f.write_str(message),
+            CommandError::Usage(message) => f.write_str(message),
         }
     }
 }

@@ -27,6 +27,49 @@ enum Command {
         /// The trace file.
         file: PathBuf,
     },
+    /// Show the goroutines grouped by start function, ranked by execution time, with where
+    /// their time went: running, waiting for a CPU, blocked (network, synchronization, other),
+    /// in system calls. The numbers are those of `go tool trace`'s goroutine pages.
+    #[command(after_help = "Examples:\n  \
+        gotrace goroutines trace.out                                  The groups\n  \
+        gotrace goroutines trace.out --group 'net/http.(*conn).serve'  Each goroutine of one group\n  \
+        gotrace goroutines trace.out --json | jq '.groups[0]'         As data")]
+    Goroutines {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Show each goroutine of the group with this start function.
+        #[arg(long)]
+        group: Option<String>,
+        /// Print JSON instead of a table (times in nanoseconds).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a pprof profile of where goroutines waited, as `go tool trace -pprof=KIND` does:
+    /// net (blocked on the network), sync (on channels, select, sync primitives), syscall (in
+    /// system calls) or sched (runnable, waiting for a CPU). Open it with `go tool pprof`.
+    #[command(after_help = "Examples:\n  \
+        gotrace pprof sync trace.out -o sync.pb.gz && go tool pprof -top sync.pb.gz\n  \
+        gotrace pprof net trace.out -o net.pb.gz --group 'net/http.(*conn).serve'\n  \
+        gotrace pprof sched trace.out -o sched.pb.gz --region fetch")]
+    Pprof {
+        /// Which profile: net, sync, syscall or sched.
+        #[arg(value_parser = ["net", "sync", "syscall", "sched"])]
+        kind: String,
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Where to write the profile (gzipped protobuf).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Only the goroutines with this start function.
+        #[arg(long, conflicts_with_all = ["region", "task"])]
+        group: Option<String>,
+        /// Only the time inside regions of this type.
+        #[arg(long, conflicts_with = "task")]
+        region: Option<String>,
+        /// Only the time inside the regions of the task with this ID.
+        #[arg(long)]
+        task: Option<u64>,
+    },
     /// Read a whole trace into gotrace's compact intermediate representation and store it, so
     /// that later commands skip parsing and ordering.
     #[command(after_help = "Example:\n  gotrace ir trace.out -o trace.gtir")]
@@ -64,6 +107,28 @@ fn main() -> ExitCode {
         Command::Ir { file, output } => gotrace::write_ir(file, output).map(|(events, bytes)| {
             eprintln!("wrote {} events in {bytes} bytes to {}", events, output.display());
         }),
+        Command::Goroutines { file, group, json } => {
+            let options = gotrace::GoroutinesOptions { group: group.clone(), json: *json };
+            gotrace::goroutines(file, &options, &mut stdout)
+        }
+        Command::Pprof { kind, file, output, group, region, task } => {
+            let scope = match (group, region, task) {
+                (Some(g), _, _) => gotrace::ProfileScope::Group(g.clone()),
+                (_, Some(r), _) => gotrace::ProfileScope::Region(r.clone()),
+                (_, _, Some(t)) => gotrace::ProfileScope::Task(*t),
+                _ => gotrace::ProfileScope::All,
+            };
+            let kind = trace_analysis::ProfileKind::from_name(kind).expect("clap checked the name");
+            gotrace::write_profile(file, kind, &scope, output).map(|records| {
+                let time: i64 = records.iter().map(|r| r.time).sum();
+                eprintln!(
+                    "wrote {} stacks, {} in all, to {}",
+                    records.len(),
+                    gotrace::human_duration(time),
+                    output.display()
+                );
+            })
+        }
         Command::Dump { file, wire: true } => gotrace::dump_wire(file, &mut stdout),
         Command::Dump { file, wire: false } => gotrace::dump_parsed(file, &mut stdout),
     };

@@ -113,3 +113,76 @@ fn ir_of_a_damaged_trace_reports_the_same_error() {
     assert!(from_trace.stdout == from_ir.stdout);
     assert_eq!(from_trace.stderr, from_ir.stderr);
 }
+
+fn fixture_named(version: &str, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/traces/{version}/{name}.trace"))
+}
+
+/// Go's stored output of `analysis` (goroutines, profiles) for a fixture.
+fn go_golden(trace: &std::path::Path, analysis: &str) -> Vec<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(trace.with_extension(format!("{analysis}.gz"))).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap();
+    text.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn goroutines_json_has_gos_groups() {
+    let trace = fixture_named("1.27.3", "shutdown");
+    let out = gotrace(&["goroutines", "--json", trace.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let groups = value["groups"].as_array().unwrap();
+    // Go's goroutine list: one "group NAME COUNT EXEC" line per group.
+    let mut expected: Vec<(String, u64, i64)> = go_golden(&trace, "goroutines")
+        .iter()
+        .filter_map(|l| l.strip_prefix("group\t"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            (cells[0].to_owned(), cells[1].parse().unwrap(), cells[2].parse().unwrap())
+        })
+        .collect();
+    let mut ours: Vec<(String, u64, i64)> = groups
+        .iter()
+        .map(|g| {
+            let name = g["name"].as_str().unwrap();
+            let name = if name.is_empty() { trace_analysis::golden::UNNAMED_GROUP } else { name };
+            (name.to_owned(), g["count"].as_u64().unwrap(), g["stats"]["execution_ns"].as_i64().unwrap())
+        })
+        .collect();
+    expected.sort();
+    ours.sort();
+    assert_eq!(ours, expected);
+}
+
+#[test]
+fn goroutines_table_and_unknown_group() {
+    let trace = fixture_named("1.27.3", "shutdown");
+    let out = gotrace(&["goroutines", trace.to_str().unwrap(), "--group", "net/http.(*conn).serve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Block time (network)"), "{text}");
+    let out = gotrace(&["goroutines", trace.to_str().unwrap(), "--group", "no.such"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no goroutine starts in \"no.such\""));
+}
+
+#[test]
+fn pprof_writes_gos_samples() {
+    let trace = fixture_named("1.27.3", "allevents");
+    for kind in ["net", "sync", "syscall", "sched"] {
+        let output = scratch(&format!("{kind}.pb.gz"));
+        let out = gotrace(&["pprof", kind, trace.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let records = trace_analysis::pprof::decode(&std::fs::read(&output).unwrap()).unwrap();
+        let kind = trace_analysis::ProfileKind::from_name(kind).unwrap();
+        let ours = trace_analysis::golden::profiles(&[(kind, records)]);
+        let prefix = format!("{} ", kind.name());
+        let expected: Vec<String> = go_golden(&trace, "profiles")
+            .into_iter()
+            .filter(|l| l.starts_with(&prefix) || *l == format!("profile {}", kind.name()))
+            .collect();
+        assert_eq!(ours, expected, "{}", kind.name());
+    }
+}
