@@ -89,11 +89,13 @@ fn run_checked(cmd: &mut Command) -> Result<()> {
 }
 
 fn analyze(args: &[String]) -> Result<()> {
-    let [file] = args else {
-        return Err("usage: cargo xtask analyze FILE".into());
+    let (json, files): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| *a == "--json");
+    let [file] = files[..] else {
+        return Err("usage: cargo xtask analyze [--json] FILE".into());
     };
     let mut stdout = std::io::stdout().lock();
-    gotrace::analyze(Path::new(file), &mut stdout).map_err(|e| e.to_string())
+    let options = gotrace::AnalyzeOptions { json: !json.is_empty() };
+    gotrace::analyze(Path::new(file), &options, &mut stdout).map_err(|e| e.to_string())
 }
 
 /// Where big generated traces go: never committed.

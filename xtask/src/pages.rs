@@ -23,15 +23,21 @@ pub enum Analysis {
     Goroutines,
     /// `-pprof=net`, `sync`, `syscall` and `sched`.
     Profiles,
+    /// The `/usertasks`, `/usertask`, `/userregions` and `/userregion` pages.
+    Tasks,
+    /// The MMU plots of `/mmu`.
+    Mmu,
 }
 
 impl Analysis {
-    pub const ALL: [Analysis; 2] = [Analysis::Goroutines, Analysis::Profiles];
+    pub const ALL: [Analysis; 4] = [Analysis::Goroutines, Analysis::Profiles, Analysis::Tasks, Analysis::Mmu];
 
     pub fn name(self) -> &'static str {
         match self {
             Analysis::Goroutines => "goroutines",
             Analysis::Profiles => "profiles",
+            Analysis::Tasks => "tasks",
+            Analysis::Mmu => "mmu",
         }
     }
 
@@ -46,6 +52,14 @@ impl Analysis {
             Analysis::Goroutines => {
                 let server = Server::start(go, trace)?;
                 server.goroutine_pages()
+            }
+            Analysis::Tasks => {
+                let server = Server::start(go, trace)?;
+                server.task_and_region_pages()
+            }
+            Analysis::Mmu => {
+                let server = Server::start(go, trace)?;
+                server.mmu_plots()
             }
             Analysis::Profiles => {
                 let mut all = Vec::new();
@@ -78,6 +92,8 @@ impl Analysis {
         let summary = trace_analysis::summarize(&ir);
         Ok(match self {
             Analysis::Goroutines => golden::goroutine_pages(&summary),
+            Analysis::Tasks => golden::task_and_region_pages(&ir, &summary),
+            Analysis::Mmu => golden::mmu_plots(&ir),
             Analysis::Profiles => {
                 let all = Intervals::goroutines(&summary, None);
                 let profiles: Vec<_> =
@@ -247,6 +263,139 @@ impl Server {
         lines.sort();
         Ok(lines)
     }
+}
+
+impl Server {
+    /// The task and region pages, in the compared form.
+    fn task_and_region_pages(&self) -> Result<Vec<String>> {
+        let mut lines = Vec::new();
+        for row in top_level_rows(&self.get("/usertasks", &[])?) {
+            let (name, count, histogram) = histogram_row(&row)?;
+            lines.push(golden::task_type_line(&name, count.parse().map_err(|_| "bad task count")?, &histogram));
+            let page = self.get("/usertask", &[("type", &name)])?;
+            let table = html_tables(&page).into_iter().last().ok_or("no task table")?;
+            let mut task = 0;
+            for cells in table.iter().skip(1) {
+                let [when, elapsed, goroutine, what] = &cells[..] else {
+                    return Err(format!("unexpected task row {cells:?}"));
+                };
+                let since_start = seconds_as_nanos(when.trim_end_matches('s'))?;
+                if let Some(rest) = what.strip_prefix("Task ") {
+                    // A task's first row: "Task ID (goroutine view) (complete)".
+                    task = rest.split_whitespace().next().and_then(|id| id.parse().ok()).ok_or("bad task ID")?;
+                    let complete = what.ends_with("(complete)");
+                    lines.push(golden::task_line(task, since_start, go_duration(elapsed)?, complete));
+                } else {
+                    lines.push(golden::task_event_line(task, since_start, goroutine, what));
+                }
+            }
+        }
+        for row in top_level_rows(&self.get("/userregions", &[])?) {
+            let (place, count, histogram) = histogram_row(&row)?;
+            lines.push(golden::region_type_line(&place, count.parse().map_err(|_| "bad region count")?, &histogram));
+            // The type is Go-quoted in the cell; the page takes it raw, with the PC in hex.
+            let (quoted, rest) = place.split_once('|').ok_or("bad region cell")?;
+            let name = unquote(quoted)?;
+            let pc = rest.split_once(" @ 0x").and_then(|(_, r)| r.split('|').next()).ok_or("no region PC")?;
+            let page = self.get("/userregion", &[("type", &name), ("pc", pc)])?;
+            let tables = html_tables(&page);
+            let [_, breakdown, ranges] = &tables[..] else {
+                return Err(format!("expected three tables on the page of region {place}, found {}", tables.len()));
+            };
+            let header = breakdown.first().ok_or("no breakdown header")?;
+            for row in breakdown.iter().skip(1) {
+                let cells = columns(&header[4..], &row[4..])?;
+                lines.push(golden::region_line(&place, parse_id(&row[0])?, &row[1], go_duration(&row[2])?, &cells));
+            }
+            let header = ranges.first().ok_or("no ranges header")?;
+            for row in ranges.iter().skip(1) {
+                let cells = columns(&header[3..], &row[3..])?;
+                lines.push(golden::region_range_line(
+                    &place,
+                    parse_id(&row[0])?,
+                    &row[1],
+                    go_duration(&row[2])?,
+                    &cells,
+                ));
+            }
+        }
+        lines.sort();
+        Ok(lines)
+    }
+}
+
+impl Server {
+    /// The MMU plots for the compared flag sets.
+    fn mmu_plots(&self) -> Result<Vec<String>> {
+        let mut lines = Vec::new();
+        for flags in golden::MMU_FLAG_SETS {
+            let names = flags.names();
+            // Go's page fails on traces without the GOMAXPROCS metric (Go 1.21 and older).
+            let Ok(text) = self.get("/mmu", &[("mode", "plot"), ("flags", &names)]) else {
+                lines.push(golden::mmu_none_line(&names));
+                continue;
+            };
+            let plot: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("MMU plot: {e}"))?;
+            let int = |key: &str| plot[key].as_i64().ok_or_else(|| format!("MMU plot without {key}"));
+            lines.push(golden::mmu_range_line(&names, int("xMin")?, int("xMax")?));
+            let curve = plot["curve"].as_array().ok_or("MMU plot without a curve")?;
+            for (i, point) in curve.iter().enumerate() {
+                let value = |j: usize| point[j].as_f64().ok_or("bad MMU point");
+                lines.push(golden::mmu_point_line(&names, i, value(0)?, value(1)?));
+            }
+        }
+        lines.sort();
+        Ok(lines)
+    }
+}
+
+/// The rows of the outermost table of Go's task and region lists, whose cells hold tables.
+fn top_level_rows(html: &str) -> Vec<String> {
+    html.split("\n  <tr>\n").skip(1).map(|row| row.split("\n  </tr>").next().unwrap_or_default().to_owned()).collect()
+}
+
+/// A row of the task or region list: its first cell, its count, and its histogram in the
+/// compared form.
+fn histogram_row(row: &str) -> Result<(String, String, String)> {
+    let cell = |s: &str| s.split_once("<td>").map(|(_, r)| r.split("</td>").next().unwrap_or_default().to_owned());
+    let first = cell(row).ok_or("no first cell")?;
+    let after_first = row.split_once("</td>").map(|(_, r)| r).unwrap_or_default();
+    let count = html_text(&cell(after_first).ok_or("no count cell")?);
+    let mut buckets = Vec::new();
+    for part in row.split("class=\"histoTime\" align=\"right\">").skip(1) {
+        let label = html_text(part.split("</td>").next().unwrap_or_default());
+        let count_div = "<td align=\"right\"><div style=\"position:relative\">";
+        let n = part.split_once(count_div).and_then(|(_, r)| r.split("</div>").next()).ok_or("no bucket count")?;
+        buckets.push((go_duration(&label)?, n.parse().map_err(|_| "bad bucket count")?));
+    }
+    Ok((html_text(&first.replace("<br>", "|")), count, golden::histogram_text(&buckets)))
+}
+
+/// Seconds printed with nine decimals (`0.003041600`) as nanoseconds, exactly.
+fn seconds_as_nanos(text: &str) -> Result<i64> {
+    let (whole, fraction) = text.trim().split_once('.').ok_or_else(|| format!("not seconds: {text:?}"))?;
+    let parse = |s: &str| s.trim().parse::<i64>().map_err(|_| format!("not seconds: {text:?}"));
+    Ok(parse(whole)? * 1_000_000_000 + parse(fraction)?)
+}
+
+/// The text of a Go-quoted string (`"a\"b"`), for the escapes Go's `%q` writes in type names.
+fn unquote(quoted: &str) -> Result<String> {
+    let inner = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"')).ok_or("not a quoted string")?;
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(c @ ('"' | '\\')) => out.push(c),
+            other => return Err(format!("unsupported escape \\{other:?} in {quoted}")),
+        }
+    }
+    Ok(out)
 }
 
 fn parse_id(cell: &str) -> Result<i64> {

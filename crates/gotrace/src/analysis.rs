@@ -16,22 +16,7 @@ use crate::{CommandError, load_ir};
 
 /// A duration for people: three significant digits and a unit (`768ns`, `12.3µs`, `4.56s`).
 pub fn human_duration(ns: Nanos) -> String {
-    let abs = ns.unsigned_abs() as f64;
-    let sign = if ns < 0 { "-" } else { "" };
-    let (value, unit) = match abs {
-        a if a < 1e3 => return format!("{ns}ns"),
-        a if a < 1e6 => (a / 1e3, "µs"),
-        a if a < 1e9 => (a / 1e6, "ms"),
-        a => (a / 1e9, "s"),
-    };
-    let digits = if value < 10.0 {
-        2
-    } else if value < 100.0 {
-        1
-    } else {
-        0
-    };
-    format!("{sign}{value:.digits$}{unit}")
+    trace_analysis::format_duration(ns, "")
 }
 
 /// `part` as a percentage of `whole`, for people.
@@ -271,4 +256,196 @@ pub fn write_profile(
     std::fs::write(output, pprof::encode(&records)).map_err(CommandError::Write)?;
     stored_error(&ir)?;
     Ok(records)
+}
+
+/// How many goroutine groups and stacks per profile the report shows.
+const REPORT_ROWS: usize = 8;
+
+/// Whether a function belongs to the program rather than to Go's standard library: `main`,
+/// or a package whose path starts with a domain (`github.com/...`).
+fn is_program_function(func: &str) -> bool {
+    func.starts_with("main.") || func.split('/').next().is_some_and(|first| first.contains('.') && func.contains('/'))
+}
+
+fn frame_text(record: &ProfileRecord) -> String {
+    // The innermost frame outside the runtime says where the goroutine waited; the innermost
+    // frame of the program itself says which code asked for it.
+    let waited = record
+        .stack
+        .iter()
+        .find(|f| !f.func.starts_with("runtime.") && !f.func.starts_with("internal/"))
+        .or(record.stack.first());
+    let Some(waited) = waited else { return "(no stack)".to_owned() };
+    let mut text = format!("{} {}:{}", waited.func, waited.file, waited.line);
+    if let Some(caller) = record.stack.iter().find(|f| is_program_function(&f.func))
+        && caller != waited
+    {
+        text += &format!(" <- {} {}:{}", caller.func, caller.file, caller.line);
+    }
+    text
+}
+
+fn report_json(path: &Path, report: &trace_analysis::Report) -> Value {
+    let o = &report.overview;
+    let profile_json = |records: &[ProfileRecord]| -> Vec<Value> {
+        records
+            .iter()
+            .take(REPORT_ROWS)
+            .map(|r| {
+                json!({
+                    "count": r.count,
+                    "delay_ns": r.time,
+                    "stack": r.stack.iter().map(|f| json!({"function": f.func, "file": f.file, "line": f.line, "pc": f.pc})).collect::<Vec<_>>(),
+                })
+            })
+            .collect()
+    };
+    let timed = |items: &[trace_analysis::Timed]| -> Vec<Value> {
+        items
+            .iter()
+            .map(|t| json!({"type": t.name, "task": t.task, "goroutine": t.goroutine, "start_ns": t.start, "duration_ns": t.duration, "complete": t.complete}))
+            .collect()
+    };
+    json!({
+        "trace": path.display().to_string(),
+        "overview": {
+            "format_version": o.format_version,
+            "duration_ns": o.duration,
+            "events": o.events,
+            "goroutines": o.goroutines,
+            "procs": o.procs,
+            "max_gomaxprocs": o.max_gomaxprocs,
+            "threads": o.threads,
+            "gc_cycles": o.gc_cycles,
+            "stw_pauses": o.stw_pauses,
+            "stw_total_ns": o.stw_total,
+            "stw_max_ns": o.stw_max,
+        },
+        "findings": report.findings,
+        "groups": report.groups.iter().map(|g| group_json(g, &report.summary, false)).collect::<Vec<_>>(),
+        "profiles": report.profiles.iter().map(|(k, r)| (k.name().to_owned(), Value::from(profile_json(r)))).collect::<serde_json::Map<_, _>>(),
+        "slowest_tasks": timed(&report.slowest_tasks),
+        "slowest_regions": timed(&report.slowest_regions),
+        "mmu": report.mmu.iter().map(|p| json!({"window_ns": p.window, "mmu": p.mmu, "worst_window_start_ns": p.worst.map(|w| w.time)})).collect::<Vec<_>>(),
+    })
+}
+
+/// The `analyze` report for people: overview, findings, where goroutines' time went, the top
+/// waiting places of each profile, the slowest tasks and regions, and the MMU.
+fn write_report(out: &mut dyn Write, path: &Path, report: &trace_analysis::Report) -> Result<(), CommandError> {
+    let o = &report.overview;
+    writeln!(out, "Trace        {}", path.display())?;
+    writeln!(out, "Duration     {}", human_duration(o.duration))?;
+    writeln!(
+        out,
+        "Contents     {} events, {} goroutines, {} procs{}, {} threads",
+        crate::grouped(o.events),
+        crate::grouped(o.goroutines),
+        o.procs,
+        o.max_gomaxprocs.map_or(String::new(), |n| format!(" (GOMAXPROCS up to {n})")),
+        o.threads
+    )?;
+    writeln!(
+        out,
+        "GC           {} cycles began; {} stop-the-world pauses, {} in all, the longest {}",
+        o.gc_cycles,
+        o.stw_pauses,
+        human_duration(o.stw_total),
+        human_duration(o.stw_max)
+    )?;
+
+    writeln!(out, "\nFindings")?;
+    if report.findings.is_empty() {
+        writeln!(out, "  nothing stands out: no goroutine of the program waited for most of the trace")?;
+    }
+    for finding in &report.findings {
+        writeln!(out, "  - {finding}")?;
+    }
+
+    writeln!(out, "\nGoroutine groups (by start function), most execution time first")?;
+    let groups: Vec<&GoroutineGroup> = report.groups.iter().take(REPORT_ROWS).collect();
+    write_groups(out, &groups, report.summary.goroutines.len())?;
+    if report.groups.len() > REPORT_ROWS {
+        writeln!(out, "({} more groups: gotrace goroutines {})", report.groups.len() - REPORT_ROWS, path.display())?;
+    }
+
+    for (kind, records) in &report.profiles {
+        let total: Nanos = records.iter().map(|r| r.time).sum();
+        writeln!(
+            out,
+            "\nTop {} ({} in all; gotrace pprof {} FILE -o OUT for the whole profile)",
+            kind.description(),
+            human_duration(total),
+            kind.name()
+        )?;
+        if records.is_empty() {
+            writeln!(out, "  none")?;
+        }
+        for r in records.iter().take(5) {
+            writeln!(
+                out,
+                "  {:>9} {:>6} {:>7}x  {}",
+                human_duration(r.time),
+                percent(r.time, total),
+                r.count,
+                frame_text(r)
+            )?;
+        }
+    }
+
+    for (title, items) in [("tasks", &report.slowest_tasks), ("regions", &report.slowest_regions)] {
+        writeln!(out, "\nSlowest {title}")?;
+        if items.is_empty() {
+            writeln!(out, "  none")?;
+        }
+        for t in items.iter() {
+            let whose =
+                if title == "tasks" { format!("task {}", t.task) } else { format!("goroutine {}", t.goroutine) };
+            let partial = if t.complete { "" } else { " (cut by the trace)" };
+            writeln!(out, "  {:>9}  {:?} {whose}{partial}", human_duration(t.duration), t.name)?;
+        }
+    }
+
+    writeln!(out, "\nMinimum mutator utilization (share of the CPU left to the program in the worst window)")?;
+    if report.mmu.is_empty() {
+        writeln!(out, "  not available: the trace does not record GOMAXPROCS")?;
+    }
+    for p in &report.mmu {
+        let at = p.worst.map_or(String::new(), |w| {
+            format!(", worst window at {}", human_duration(w.time - report.summary.start_time))
+        });
+        writeln!(out, "  {:>9} windows: {:.1}%{at}", human_duration(p.window), p.mmu * 100.0)?;
+    }
+    Ok(())
+}
+
+/// Options of `gotrace analyze`.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    /// JSON instead of text.
+    pub json: bool,
+}
+
+/// `gotrace analyze`: the report on a trace, then (for a trace file) its layout: format
+/// version, generations, batches and records by type.
+pub fn analyze(path: &Path, options: &AnalyzeOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let report = trace_analysis::report(&ir);
+    if options.json {
+        let mut value = report_json(path, &report);
+        value["error"] = ir.error().map(|e| e.message.clone()).into();
+        write_json(out, &value)?;
+        return stored_error(&ir);
+    }
+    write_report(out, path, &report)?;
+    if ir.error().is_some() {
+        writeln!(out, "\nThe trace is damaged: everything above covers the events before the damage.")?;
+    }
+    let file = crate::open(path)?;
+    if !TraceIr::is_ir(file.bytes()) {
+        writeln!(out, "\nFile layout")?;
+        let summary = trace_format::summarize(file.bytes()).map_err(CommandError::Trace)?;
+        crate::write_summary(path, &summary, out)?;
+    }
+    stored_error(&ir)
 }

@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 
 use trace_format::ir::TraceIr;
 use trace_format::text::{DumpError, write_parsed_dump_with_progress, write_wire_dump};
-use trace_format::{BatchKind, TraceFile, WireSummary, summarize};
+use trace_format::{BatchKind, TraceFile, WireSummary};
 
 mod analysis;
 
-pub use analysis::{GoroutinesOptions, ProfileScope, goroutines, human_duration, write_profile};
+pub use analysis::{
+    AnalyzeOptions, GoroutinesOptions, ProfileScope, analyze, goroutines, human_duration, write_profile,
+};
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -160,19 +162,6 @@ pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError
     Ok((ir.event_count(), size as usize))
 }
 
-/// `gotrace analyze`: a report on the trace. Today this is the wire-level summary:
-/// format version, generations, threads, batches and records by type.
-pub fn analyze(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
-    let file = open(path)?;
-    reject_ir(path, file.bytes())?;
-    let summary = summarize(file.bytes()).map_err(CommandError::Trace)?;
-    write_summary(path, &summary, out)?;
-    match summary.error {
-        Some(error) => Err(CommandError::Trace(error)),
-        None => Ok(()),
-    }
-}
-
 fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
 }
@@ -204,6 +193,7 @@ fn batch_kind_name(kind: BatchKind) -> String {
     }
 }
 
+/// Writes the wire-level summary (the file's layout) of a trace.
 fn write_summary(path: &Path, s: &WireSummary, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "Trace        {} ({} bytes)", path.display(), grouped(s.file_size))?;
     writeln!(out, "Format       {} trace, written by {}", s.version, s.version.written_by())?;

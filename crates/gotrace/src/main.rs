@@ -21,11 +21,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print a report on a trace: its format version, generations, threads, batches, and
-    /// events by type with the share of the file each takes.
+    /// Print a report on a trace to read top to bottom: an overview, findings in plain
+    /// language, goroutine groups by where their time went, the top places goroutines waited
+    /// (network, synchronization, syscalls, scheduler), the slowest tasks and regions, the
+    /// minimum mutator utilization, and the file's layout.
+    #[command(after_help = "Examples:\n  \
+        gotrace analyze trace.out\n  \
+        gotrace analyze trace.out --json | jq .findings")]
     Analyze {
-        /// The trace file.
+        /// The trace file (or an IR file made by `gotrace ir`).
         file: PathBuf,
+        /// Print the report as JSON (times in nanoseconds).
+        #[arg(long)]
+        json: bool,
     },
     /// Show the goroutines grouped by start function, ranked by execution time, with where
     /// their time went: running, waiting for a CPU, blocked (network, synchronization, other),
@@ -103,7 +111,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = io::stdout().lock();
     let result = match &cli.command {
-        Command::Analyze { file } => gotrace::analyze(file, &mut stdout),
+        Command::Analyze { file, json } => {
+            gotrace::analyze(file, &gotrace::AnalyzeOptions { json: *json }, &mut stdout)
+        }
         Command::Ir { file, output } => gotrace::write_ir(file, output).map(|(events, bytes)| {
             eprintln!("wrote {} events in {bytes} bytes to {}", events, output.display());
         }),

@@ -186,3 +186,71 @@ fn pprof_writes_gos_samples() {
         assert_eq!(ours, expected, "{}", kind.name());
     }
 }
+
+fn analyze_json(trace: &std::path::Path) -> serde_json::Value {
+    let out = gotrace(&["analyze", "--json", trace.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn findings(report: &serde_json::Value) -> Vec<String> {
+    report["findings"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_owned()).collect()
+}
+
+/// The number of goroutines Go's goroutine list gives a start function.
+fn go_group_count(trace: &std::path::Path, name: &str) -> u64 {
+    go_golden(trace, "goroutines")
+        .iter()
+        .find_map(|l| l.strip_prefix(&format!("group\t{name}\t")))
+        .and_then(|rest| rest.split('\t').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("Go lists no group {name}"))
+}
+
+#[test]
+fn analyze_names_the_goroutine_stuck_in_network_wait() {
+    let trace = fixture_named("1.27.3", "shutdown");
+    let report = analyze_json(&trace);
+    let findings = findings(&report);
+    let stuck = findings.iter().find(|f| f.contains("net/http.(*conn).serve")).expect("a finding on the connection");
+    assert!(stuck.starts_with("one goroutine of net/http.(*conn).serve spent 99."), "{stuck}");
+    assert!(stuck.ends_with("waiting on the network"), "{stuck}");
+    let text = String::from_utf8(gotrace(&["analyze", trace.to_str().unwrap()]).stdout).unwrap();
+    assert!(text.contains(stuck.as_str()), "the text report states the same finding:\n{text}");
+}
+
+#[test]
+fn analyze_explains_why_per_column_mandelbrot_is_faster() {
+    let (pixel, column) = (fixture_named("1.27.3", "mandelbrot-pixel"), fixture_named("1.27.3", "mandelbrot-column"));
+    let mut waits = Vec::new();
+    for (trace, group) in [(&pixel, "main.renderPixel.func1"), (&column, "main.renderColumn.func1")] {
+        let report = analyze_json(trace);
+        let count = go_group_count(trace, group);
+        let finding = findings(&report)
+            .into_iter()
+            .find(|f| f.contains(group))
+            .unwrap_or_else(|| panic!("no finding on {group}: {report}"));
+        assert!(finding.starts_with(&format!("{count} goroutines of {group} spent")), "{finding}");
+        assert!(finding.contains("waiting for a CPU"), "{finding}");
+        let stats = report["groups"].as_array().unwrap().iter().find(|g| g["name"] == group).unwrap();
+        waits.push((count, stats["stats"]["sched_wait_ns"].as_i64().unwrap()));
+    }
+    // Per pixel: many more goroutines, and far more time waiting for a CPU.
+    assert!(waits[0].0 > 10 * waits[1].0, "{waits:?}");
+    assert!(waits[0].1 > 10 * waits[1].1, "{waits:?}");
+}
+
+#[test]
+fn analyze_reports_tasks_regions_and_mmu() {
+    let report = analyze_json(&fixture());
+    assert!(report["overview"]["duration_ns"].as_i64().unwrap() > 0);
+    assert!(report["overview"]["gc_cycles"].as_u64().unwrap() > 0);
+    let tasks = report["slowest_tasks"].as_array().unwrap();
+    assert!(!tasks.is_empty());
+    let durations: Vec<i64> = tasks.iter().map(|t| t["duration_ns"].as_i64().unwrap()).collect();
+    assert!(durations.windows(2).all(|w| w[0] >= w[1]), "slowest first: {durations:?}");
+    assert!(!report["slowest_regions"].as_array().unwrap().is_empty());
+    for point in report["mmu"].as_array().unwrap() {
+        let mmu = point["mmu"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&mmu), "{point}");
+    }
+}

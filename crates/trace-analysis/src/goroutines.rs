@@ -131,7 +131,7 @@ pub fn is_sync_reason(reason: &str) -> bool {
 }
 
 /// An event that begins or ends a region or task, as far as the analyses need it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRef {
     /// When.
     pub time: Nanos,
@@ -142,11 +142,51 @@ pub struct EventRef {
     /// What kind of event it is: a region or task event, or, for regions made up by the
     /// analysis, the state transition that created or ended the goroutine.
     pub kind: EventKind,
+    /// The goroutine the event is about: the one that changed state for a state transition,
+    /// else the one it happened on (Go's `primaryGoroutine`).
+    pub primary_goroutine: i64,
+    /// The event in words, as Go's task page describes it (`region "fetch" begin`,
+    /// `task end`, `NotExist -> Runnable`).
+    pub description: String,
 }
 
 impl EventRef {
-    fn of(event: &Event) -> EventRef {
-        EventRef { time: event.time(), goroutine: event.goroutine(), stack: event.stack_id(), kind: event.kind() }
+    fn of(event: &Event, ir: &TraceIr) -> EventRef {
+        let quoted = |bytes: &[u8]| {
+            let mut out = Vec::new();
+            trace_format::text::quote_into(&mut out, bytes);
+            text(&out)
+        };
+        let mut primary_goroutine = event.goroutine();
+        let description = match ir.details(event) {
+            Details::StateTransition(st) => match st.transition {
+                Transition::Goroutine { id, from, to } => {
+                    primary_goroutine = id;
+                    format!("{} -> {}", from.name(), to.name())
+                }
+                Transition::Proc { .. } => {
+                    primary_goroutine = NONE;
+                    String::new()
+                }
+            },
+            Details::Region(r) if event.kind() == EventKind::RegionBegin => {
+                format!("region {} begin", quoted(r.type_name))
+            }
+            Details::Region(r) => format!("region {} end", quoted(r.type_name)),
+            Details::Task(t) if event.kind() == EventKind::TaskBegin => {
+                format!("task {} (ID {}, parent {}) begin", quoted(&t.type_name), t.id, t.parent)
+            }
+            Details::Task(_) => "task end".to_owned(),
+            _ => String::new(),
+        };
+        EventRef {
+            time: event.time(),
+            goroutine: event.goroutine(),
+            stack: event.stack_id(),
+            kind: event.kind(),
+            primary_goroutine,
+            description,
+        }
     }
 }
 
@@ -337,7 +377,7 @@ impl Live {
 
     /// Closes the goroutine's books at `now`: at its end (`trigger` is the ending event) or
     /// at the end of the trace.
-    fn finalize(&mut self, now: Nanos, trigger: Option<&Event>, regions: &mut [RegionSummary]) {
+    fn finalize(&mut self, now: Nanos, trigger: Option<&Event>, regions: &mut [RegionSummary], ir: &TraceIr) {
         if let Some(event) = trigger {
             self.summary.end_time = Some(event.time());
         }
@@ -346,7 +386,7 @@ impl Live {
         if !self.summary.is_system() {
             for &index in &self.pending.active_regions {
                 let region = &mut regions[index];
-                region.end = trigger.map(EventRef::of);
+                region.end = trigger.map(|e| EventRef::of(e, ir));
                 region.stats = stats.since(&region.stats);
                 self.summary.regions.push(index);
             }
@@ -463,7 +503,7 @@ impl Summarizer<'_> {
                             self.regions.push(RegionSummary {
                                 task,
                                 name: String::new(),
-                                start: Some(EventRef::of(event)),
+                                start: Some(EventRef::of(event, self.ir)),
                                 end: None,
                                 stats: ExecStats::default(),
                             });
@@ -526,7 +566,7 @@ impl Summarizer<'_> {
                         p.last_block_reason = text(reason);
                     }
                     // Blocking forever is as good as ending.
-                    GoState::Waiting | GoState::NotExist => g.finalize(now, Some(event), &mut self.regions),
+                    GoState::Waiting | GoState::NotExist => g.finalize(now, Some(event), &mut self.regions, self.ir),
                     GoState::Syscall => {
                         self.syscalling_proc.insert(event.proc(), id);
                         self.syscalling_goroutine.insert(id, event.proc());
@@ -601,7 +641,7 @@ impl Summarizer<'_> {
             self.regions.push(RegionSummary {
                 task: region.task,
                 name: text(region.type_name),
-                start: Some(EventRef::of(event)),
+                start: Some(EventRef::of(event, self.ir)),
                 end: None,
                 stats: g.snapshot(now),
             });
@@ -633,20 +673,21 @@ impl Summarizer<'_> {
         let stats = g.snapshot(now);
         let r = &mut self.regions[index];
         r.stats = stats.since(&r.stats);
-        r.end = Some(EventRef::of(event));
+        r.end = Some(EventRef::of(event, self.ir));
         g.summary.regions.push(index);
     }
 
     fn task(&mut self, event: &Event) {
         let Details::Task(t) = self.ir.details(event) else { return };
         let (id, parent, name) = (t.id, t.parent, text(&t.type_name));
+        let edge = Some(EventRef::of(event, self.ir));
         let task = self.task_entry(id);
         task.name = name;
         task.goroutines.insert(event.goroutine());
         if event.kind() == EventKind::TaskBegin {
-            task.start = Some(EventRef::of(event));
+            task.start = edge;
         } else {
-            task.end = Some(EventRef::of(event));
+            task.end = edge;
         }
         // Link to the parent once, so that the task appears once among its children.
         if parent != NO_TASK && task.parent.is_none() {
@@ -662,10 +703,10 @@ impl Summarizer<'_> {
     fn finish(mut self) -> Summary {
         let mut goroutines = BTreeMap::new();
         for (id, mut g) in self.goroutines.drain() {
-            g.finalize(self.last_time, None, &mut self.regions);
+            g.finalize(self.last_time, None, &mut self.regions, self.ir);
             let regions = &self.regions;
             // By start time; regions whose start the trace does not show come first.
-            g.summary.regions.sort_by_key(|&index| regions[index].start.map(|e| e.time));
+            g.summary.regions.sort_by_key(|&index| regions[index].start.as_ref().map(|e| e.time));
             goroutines.insert(id, g.summary);
         }
         Summary {

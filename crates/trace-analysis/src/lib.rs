@@ -7,6 +7,11 @@
 //! - [`profile`]: the four pprof-like profiles (network, synchronization, syscall, scheduler
 //!   latency) over all goroutines, a group, a task or a region type; [`pprof`] writes them in
 //!   pprof's format.
+//! - [`task_types`], [`region_types`], [`task_events`]: user tasks and regions by type, with
+//!   histograms of their durations, as Go's task and region pages.
+//! - [`mutator_utilization`] and [`MmuCurve`]: minimum mutator utilization with Go's options.
+//! - [`report`]: all of it at once, with an [`overview`] and findings in plain language.
+//! - [`golden`]: the text forms in which all of this is compared with Go's own output.
 //!
 //! Every analysis is a pure function of the trace's events; this crate does no I/O.
 //!
@@ -33,13 +38,21 @@
 pub mod golden;
 mod goroutines;
 mod groups;
+mod mmu;
 pub mod pprof;
 mod profile;
+mod report;
+mod tasks;
 
 pub use goroutines::{
     EXECUTION_TIME, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Nanos, RegionSummary, Summary,
     TaskSummary, is_sync_reason, is_system_goroutine, summarize,
 };
 pub use groups::{GoroutineGroup, Percentiles, group_goroutines};
+pub use mmu::{MmuCurve, UtilChange, UtilFlags, UtilWindow, mutator_utilization};
 pub use profile::{Intervals, ProfileFrame, ProfileKind, ProfileRecord, profile};
+pub use report::{MmuPoint, Overview, REPORT_MMU_WINDOWS, Report, Timed, format_duration, overview, report};
+pub use tasks::{
+    RegionType, TaskEvent, TaskType, TimeHistogram, region_start_frame, region_types, task_events, task_types,
+};
 pub use trace_format;

@@ -169,12 +169,15 @@ impl Summary {
     /// The time span of a region, with the trace's start or end standing in for a start or
     /// end the trace does not show.
     pub fn region_interval(&self, region: &RegionSummary) -> (Nanos, Nanos) {
-        (region.start.map_or(self.start_time, |e| e.time), region.end.map_or(self.end_time, |e| e.time))
+        (
+            region.start.as_ref().map_or(self.start_time, |e| e.time),
+            region.end.as_ref().map_or(self.end_time, |e| e.time),
+        )
     }
 
     /// The time span of a task, likewise.
     pub fn task_interval(&self, task: &TaskSummary) -> (Nanos, Nanos) {
-        (task.start.map_or(self.start_time, |e| e.time), task.end.map_or(self.end_time, |e| e.time))
+        (task.start.as_ref().map_or(self.start_time, |e| e.time), task.end.as_ref().map_or(self.end_time, |e| e.time))
     }
 }
 
