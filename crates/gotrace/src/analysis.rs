@@ -449,3 +449,217 @@ pub fn analyze(path: &Path, options: &AnalyzeOptions, out: &mut dyn Write) -> Re
     }
     stored_error(&ir)
 }
+
+fn durations_json(mut durations: Vec<Nanos>) -> Value {
+    durations.sort_unstable();
+    percentiles_json(&Percentiles::of(durations))
+}
+
+fn histogram_json(histogram: &trace_analysis::TimeHistogram) -> Value {
+    histogram.rows().into_iter().map(|(min, count)| json!({"from_ns": min, "count": count})).collect()
+}
+
+/// A histogram on one line: each bucket's lower bound and count (`1.00ms:5 1.58ms:2`).
+fn histogram_text(histogram: &trace_analysis::TimeHistogram) -> String {
+    let rows = histogram.rows();
+    let cells: Vec<String> =
+        rows.iter().filter(|(_, n)| *n > 0).map(|(min, n)| format!("{}:{n}", human_duration(*min))).collect();
+    cells.join(" ")
+}
+
+/// `gotrace tasks`: user tasks by type with the distribution of their durations; with a type,
+/// each task of it with its events.
+pub fn tasks(path: &Path, task_type: Option<&str>, as_json: bool, out: &mut dyn Write) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let summary = summarize(&ir);
+    let types = trace_analysis::task_types(&summary);
+    let selected: Vec<_> = types.iter().filter(|t| task_type.is_none_or(|n| t.name == n)).collect();
+    if let Some(name) = task_type
+        && selected.is_empty()
+    {
+        return Err(CommandError::Usage(format!("the trace has no task of type {name:?}")));
+    }
+    let durations = |t: &trace_analysis::TaskType| -> Vec<Nanos> {
+        t.tasks
+            .iter()
+            .map(|id| &summary.tasks[id])
+            .filter(|t| t.is_complete())
+            .map(|t| {
+                let (start, end) = summary.task_interval(t);
+                end - start
+            })
+            .collect()
+    };
+    if as_json {
+        let value: Vec<Value> = selected
+            .iter()
+            .map(|t| {
+                let mut v = json!({
+                    "type": t.name,
+                    "count": t.tasks.len(),
+                    "complete_durations": durations_json(durations(t)),
+                    "histogram": histogram_json(&t.histogram),
+                });
+                if task_type.is_some() {
+                    v["tasks"] = t
+                        .tasks
+                        .iter()
+                        .map(|id| {
+                            let task = &summary.tasks[id];
+                            let (start, end) = summary.task_interval(task);
+                            json!({
+                                "id": id,
+                                "parent": task.parent,
+                                "start_ns": start,
+                                "duration_ns": end - start,
+                                "complete": task.is_complete(),
+                                "goroutines": task.goroutines,
+                                "events": trace_analysis::task_events(&summary, task).into_iter().map(|e| json!({"time_ns": e.time, "goroutine": e.goroutine, "what": e.what})).collect::<Vec<_>>(),
+                            })
+                        })
+                        .collect();
+                }
+                v
+            })
+            .collect();
+        write_json(out, &json!({ "task_types": value }))?;
+        return stored_error(&ir);
+    }
+    if task_type.is_none() {
+        writeln!(
+            out,
+            "{:>6} {:>9} {:>9} {:>9}  {:<20} durations of complete tasks",
+            "count", "p50", "p90", "max", "type"
+        )?;
+        for t in &selected {
+            let p = Percentiles::of(durations(t));
+            writeln!(
+                out,
+                "{:>6} {:>9} {:>9} {:>9}  {:<20} {}",
+                t.tasks.len(),
+                human_duration(p.p50),
+                human_duration(p.p90),
+                human_duration(p.max),
+                format!("{:?}", t.name),
+                histogram_text(&t.histogram)
+            )?;
+        }
+        return stored_error(&ir);
+    }
+    for t in selected {
+        for id in &t.tasks {
+            let task = &summary.tasks[id];
+            let (start, end) = summary.task_interval(task);
+            let state = if task.is_complete() { "complete" } else { "incomplete" };
+            writeln!(
+                out,
+                "task {id} {:?}: {} at {} ({state}), goroutines {:?}",
+                t.name,
+                human_duration(end - start),
+                human_duration(start - summary.start_time),
+                task.goroutines
+            )?;
+            for e in trace_analysis::task_events(&summary, task) {
+                writeln!(out, "  {:>10}  G{:<6} {}", human_duration(e.time - summary.start_time), e.goroutine, e.what)?;
+            }
+        }
+    }
+    stored_error(&ir)
+}
+
+/// `gotrace regions`: user regions by type and starting place, with the distribution of
+/// their durations.
+pub fn regions(path: &Path, as_json: bool, out: &mut dyn Write) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let summary = summarize(&ir);
+    let types = trace_analysis::region_types(&ir, &summary);
+    let durations = |t: &trace_analysis::RegionType| -> Vec<Nanos> {
+        t.regions
+            .iter()
+            .map(|&(_, i)| {
+                let (start, end) = summary.region_interval(&summary.regions[i]);
+                end - start
+            })
+            .collect()
+    };
+    let place = |t: &trace_analysis::RegionType| {
+        t.frame.as_ref().map_or("(unknown)".to_owned(), |f| format!("{} {}:{}", f.func, f.file, f.line))
+    };
+    if as_json {
+        let value: Vec<Value> = types
+            .iter()
+            .map(|t| {
+                json!({
+                    "type": t.name,
+                    "started_at": place(t),
+                    "count": t.regions.len(),
+                    "durations": durations_json(durations(t)),
+                    "histogram": histogram_json(&t.histogram),
+                    "goroutines": t.regions.iter().map(|r| r.0).collect::<std::collections::BTreeSet<_>>(),
+                })
+            })
+            .collect();
+        write_json(out, &json!({ "region_types": value }))?;
+        return stored_error(&ir);
+    }
+    writeln!(out, "{:>6} {:>9} {:>9} {:>9}  {:<20} started at; durations", "count", "p50", "p90", "max", "type")?;
+    for t in &types {
+        let p = Percentiles::of(durations(t));
+        writeln!(
+            out,
+            "{:>6} {:>9} {:>9} {:>9}  {:<20} {}; {}",
+            t.regions.len(),
+            human_duration(p.p50),
+            human_duration(p.p90),
+            human_duration(p.max),
+            format!("{:?}", t.name),
+            place(t),
+            histogram_text(&t.histogram)
+        )?;
+    }
+    stored_error(&ir)
+}
+
+/// `gotrace mmu`: the minimum mutator utilization at window sizes from 100 µs to 10 s, with
+/// the worst windows.
+pub fn mmu(
+    path: &Path,
+    flags: trace_analysis::UtilFlags,
+    worst: usize,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let utilization = trace_analysis::mutator_utilization(&ir, flags);
+    if utilization.is_empty() {
+        return Err(CommandError::Usage(
+            "the trace does not record GOMAXPROCS (Go 1.21 and older traces): no MMU".into(),
+        ));
+    }
+    let curve = trace_analysis::MmuCurve::new(&utilization);
+    let start = utilization.iter().filter_map(|s| s.first()).map(|c| c.time).min().unwrap_or(0);
+    let windows: Vec<Nanos> = [100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000]
+        .into_iter()
+        .filter(|&w| w <= curve.span())
+        .collect();
+    let rows: Vec<_> = windows.iter().map(|&w| (w, curve.mmu(w), curve.worst_windows(w, worst))).collect();
+    if as_json {
+        let value: Vec<Value> = rows
+            .iter()
+            .map(|(w, mmu, worst)| json!({"window_ns": w, "mmu": mmu, "worst": worst.iter().map(|x| json!({"start_ns": x.time, "utilization": x.util})).collect::<Vec<_>>()}))
+            .collect();
+        write_json(out, &json!({ "flags": flags.names(), "points": value }))?;
+        return stored_error(&ir);
+    }
+    writeln!(
+        out,
+        "Minimum mutator utilization ({}): the share of the CPU the program had in its worst window.",
+        flags.names()
+    )?;
+    for (w, mmu, worst) in rows {
+        let cells: Vec<String> =
+            worst.iter().map(|x| format!("{:.1}% at {}", x.util * 100.0, human_duration(x.time - start))).collect();
+        writeln!(out, "  {:>9}: {:>5.1}%   worst: {}", human_duration(w), mmu * 100.0, cells.join(", "))?;
+    }
+    stored_error(&ir)
+}

@@ -15,7 +15,8 @@ use trace_format::{BatchKind, TraceFile, WireSummary};
 mod analysis;
 
 pub use analysis::{
-    AnalyzeOptions, GoroutinesOptions, ProfileScope, analyze, goroutines, human_duration, write_profile,
+    AnalyzeOptions, GoroutinesOptions, ProfileScope, analyze, goroutines, human_duration, mmu, regions, tasks,
+    write_profile,
 };
 
 /// Why a command failed.

@@ -78,6 +78,56 @@ enum Command {
         #[arg(long)]
         task: Option<u64>,
     },
+    /// Show user tasks (runtime/trace.NewTask) by type, with the distribution of their
+    /// durations; with --type, each task of that type with its events, regions and logs.
+    #[command(after_help = "Examples:\n  gotrace tasks trace.out\n  gotrace tasks trace.out --type fetch")]
+    Tasks {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Show each task of this type.
+        #[arg(long = "type")]
+        task_type: Option<String>,
+        /// Print JSON instead of a table (times in nanoseconds).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show user regions (runtime/trace.WithRegion, StartRegion) by type and the place they
+    /// began, with the distribution of their durations.
+    Regions {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Print JSON instead of a table (times in nanoseconds).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the minimum mutator utilization: for windows from 100 µs to 10 s, the smallest share
+    /// of the CPU the program (not the garbage collector) had, and where.
+    #[command(after_help = "Examples:\n  gotrace mmu trace.out\n  gotrace mmu trace.out --per-proc --no-sweep")]
+    Mmu {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// One utilization per proc, the worst proc counting, instead of the whole program.
+        #[arg(long)]
+        per_proc: bool,
+        /// Do not count stop-the-world pauses as time lost.
+        #[arg(long)]
+        no_stw: bool,
+        /// Do not count background mark workers as time lost.
+        #[arg(long)]
+        no_background: bool,
+        /// Do not count mark assists as time lost.
+        #[arg(long)]
+        no_assist: bool,
+        /// Do not count sweeping as time lost.
+        #[arg(long)]
+        no_sweep: bool,
+        /// How many worst windows to show per window size.
+        #[arg(long, default_value_t = 3)]
+        worst: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Read a whole trace into gotrace's compact intermediate representation and store it, so
     /// that later commands skip parsing and ordering.
     #[command(after_help = "Example:\n  gotrace ir trace.out -o trace.gtir")]
@@ -138,6 +188,18 @@ fn main() -> ExitCode {
                     output.display()
                 );
             })
+        }
+        Command::Tasks { file, task_type, json } => gotrace::tasks(file, task_type.as_deref(), *json, &mut stdout),
+        Command::Regions { file, json } => gotrace::regions(file, *json, &mut stdout),
+        Command::Mmu { file, per_proc, no_stw, no_background, no_assist, no_sweep, worst, json } => {
+            let flags = trace_analysis::UtilFlags {
+                stw: !no_stw,
+                background: !no_background,
+                assist: !no_assist,
+                sweep: !no_sweep,
+                per_proc: *per_proc,
+            };
+            gotrace::mmu(file, flags, *worst, *json, &mut stdout)
         }
         Command::Dump { file, wire: true } => gotrace::dump_wire(file, &mut stdout),
         Command::Dump { file, wire: false } => gotrace::dump_parsed(file, &mut stdout),

@@ -254,3 +254,41 @@ fn analyze_reports_tasks_regions_and_mmu() {
         assert!((0.0..=1.0).contains(&mmu), "{point}");
     }
 }
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = gotrace(args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn tasks_regions_and_mmu_commands() {
+    let trace = fixture();
+    let golden = go_golden(&trace, "tasks");
+    let go_counts = |prefix: &str| -> Vec<u64> {
+        let mut counts: Vec<u64> = golden
+            .iter()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .map(|l| l.split('\t').nth(1).unwrap().parse().unwrap())
+            .collect();
+        counts.sort();
+        counts
+    };
+    let tasks = json_of(&["tasks", "--json", trace.to_str().unwrap()]);
+    let mut ours: Vec<u64> =
+        tasks["task_types"].as_array().unwrap().iter().map(|t| t["count"].as_u64().unwrap()).collect();
+    ours.sort();
+    assert_eq!(ours, go_counts("task-type\t"));
+
+    let regions = json_of(&["regions", "--json", trace.to_str().unwrap()]);
+    let mut ours: Vec<u64> =
+        regions["region_types"].as_array().unwrap().iter().map(|t| t["count"].as_u64().unwrap()).collect();
+    ours.sort();
+    assert_eq!(ours, go_counts("region-type\t"));
+
+    let mmu = json_of(&["mmu", "--json", trace.to_str().unwrap()]);
+    let values: Vec<f64> = mmu["points"].as_array().unwrap().iter().map(|p| p["mmu"].as_f64().unwrap()).collect();
+    assert!(values.len() >= 3, "{mmu}");
+    // Longer windows can only be better on average.
+    assert!(values.windows(2).all(|w| w[0] <= w[1]), "{values:?}");
+}
