@@ -45,8 +45,8 @@ mod report;
 mod tasks;
 
 pub use goroutines::{
-    EXECUTION_TIME, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Nanos, RegionSummary, Summary,
-    TaskSummary, is_sync_reason, is_system_goroutine, summarize,
+    EXECUTION_TIME, EdgeKind, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Name, Nanos, RegionSummary,
+    Summary, TaskSummary, is_sync_reason, is_system_goroutine, summarize,
 };
 pub use groups::{GoroutineGroup, Percentiles, group_goroutines};
 pub use mmu::{MmuCurve, UtilChange, UtilFlags, UtilWindow, mutator_utilization};

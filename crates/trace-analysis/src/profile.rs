@@ -45,6 +45,17 @@ impl ProfileKind {
         ProfileKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
+    /// The name of the profile in the URLs of Go's pages (`/io`, `/block`, `/syscall`,
+    /// `/sched`; with `region` before it for a region type's).
+    pub fn page(self) -> &'static str {
+        match self {
+            ProfileKind::Network => "io",
+            ProfileKind::Sync => "block",
+            ProfileKind::Syscall => "syscall",
+            ProfileKind::Sched => "sched",
+        }
+    }
+
     /// What the profile measures, for people.
     pub fn description(self) -> &'static str {
         match self {
@@ -115,7 +126,7 @@ impl Intervals {
             summary
                 .goroutines
                 .values()
-                .filter(|g| name.is_none_or(|n| g.name == n))
+                .filter(|g| name.is_none_or(|n| *g.name == *n))
                 .map(|g| (g.id, vec![(g.start_time.unwrap_or(0), g.end_time.unwrap_or(summary.end_time))]))
                 .collect(),
         )

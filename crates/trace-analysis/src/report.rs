@@ -5,7 +5,7 @@ use rustc_hash::FxHashSet;
 use trace_format::ir::TraceIr;
 use trace_format::{Details, EventKind, RangeKind};
 
-use crate::goroutines::{GoroutineSummary, Nanos, Summary, is_system_goroutine, summarize};
+use crate::goroutines::{GoroutineSummary, Name, Nanos, Summary, is_system_goroutine, summarize};
 use crate::groups::{GoroutineGroup, group_goroutines};
 use crate::mmu::{MmuCurve, UtilFlags, UtilWindow, mutator_utilization};
 use crate::profile::{Intervals, ProfileKind, ProfileRecord, profile};
@@ -97,7 +97,7 @@ pub fn overview(ir: &TraceIr) -> Overview {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timed {
     /// Its type.
-    pub name: String,
+    pub name: Name,
     /// The task's ID, or the region's task (0 for none).
     pub task: u64,
     /// The goroutine a region ran on; [`trace_format::NONE`] for tasks.
@@ -252,7 +252,7 @@ fn waits(g: &GoroutineSummary) -> Vec<(String, Nanos)> {
         ("in system calls".to_owned(), s.syscall_time + s.syscall_block_time),
     ];
     for (reason, &time) in &s.block_time_by_reason {
-        if reason != "network" {
+        if &**reason != "network" {
             waits.push((format!("blocked ({reason})"), time));
         }
     }
