@@ -13,7 +13,8 @@ use gotrace::CommandError;
 #[command(name = "gotrace", version, about, long_about = None)]
 #[command(after_help = "Examples:\n  \
     gotrace analyze trace.out          Summarize a trace\n  \
-    gotrace dump --wire trace.out      Print every raw record, as `go tool trace -d=wire` does")]
+    gotrace dump --wire trace.out      Print every raw record, as `go tool trace -d=wire` does\n  \
+    gotrace view trace.out             Open the timeline in a browser")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,6 +35,39 @@ enum Command {
         /// The trace file.
         file: PathBuf,
         /// Where to write the IR (by convention with the extension .gtir).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Show the trace in a browser: a timeline by proc, thread or goroutine with counters,
+    /// GC, tasks and regions, and analysis pages. Serves a local page on 127.0.0.1 (nothing
+    /// leaves the machine) whose URL carries a random token; stop it with Ctrl-C.
+    #[command(after_help = "Examples:\n  \
+        gotrace view trace.out                       Open the viewer in the default browser\n  \
+        gotrace view --no-open trace.out             Only print the URL\n  \
+        gotrace view --addr 127.0.0.1:8000 trace.out Serve on a fixed port")]
+    View {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// The address to listen on. Anything other than loopback makes the trace readable
+        /// by whoever has the URL.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: std::net::SocketAddr,
+        /// Do not open a browser; just print the URL.
+        #[arg(long)]
+        no_open: bool,
+    },
+    /// Convert a trace for other tools.
+    #[command(
+        after_help = "Example:\n  gotrace export --chrome trace.out -o trace.json   Then open trace.json in ui.perfetto.dev"
+    )]
+    Export {
+        /// Write Chrome trace-event JSON (procs, threads and goroutines as lanes, counters,
+        /// creation and unblock arrows), which Perfetto's UI and chrome://tracing open.
+        #[arg(long, required = true)]
+        chrome: bool,
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Where to write the JSON.
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -64,6 +98,14 @@ fn main() -> ExitCode {
         Command::Ir { file, output } => gotrace::write_ir(file, output).map(|(events, bytes)| {
             eprintln!("wrote {} events in {bytes} bytes to {}", events, output.display());
         }),
+        Command::View { file, addr, no_open } => {
+            let settings = gotrace::ViewSettings { addr: *addr, open_browser: !no_open };
+            gotrace::view(file, &settings, |url| {
+                println!("gotrace view: serving {} at {url}", file.display());
+                println!("(press Ctrl-C to stop)");
+            })
+        }
+        Command::Export { file, output, .. } => gotrace::export_chrome(file, output),
         Command::Dump { file, wire: true } => gotrace::dump_wire(file, &mut stdout),
         Command::Dump { file, wire: false } => gotrace::dump_parsed(file, &mut stdout),
     };
