@@ -1,6 +1,6 @@
 //! `gotrace`: reads Go execution traces and shows what the goroutines did.
 
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -101,8 +101,10 @@ fn main() -> ExitCode {
         Command::View { file, addr, no_open } => {
             let settings = gotrace::ViewSettings { addr: *addr, open_browser: !no_open };
             gotrace::view(file, &settings, |url| {
-                println!("gotrace view: serving {} at {url}", file.display());
-                println!("(press Ctrl-C to stop)");
+                // Whoever reads the URL may close the pipe afterwards; serving goes on.
+                let _ =
+                    writeln!(io::stdout(), "gotrace view: serving {} at {url} (press Ctrl-C to stop)", file.display());
+                let _ = io::stdout().flush();
             })
         }
         Command::Export { file, output, .. } => gotrace::export_chrome(file, output),

@@ -321,7 +321,8 @@ class Timeline {
       this.drawSpans(ctx, laneData.spans, y, data);
       this.drawMarks(ctx, laneData.marks, y, data);
     }
-    if (data && this.view === "goroutine") this.drawFlows(ctx, data, top);
+    // Arrows help only when they can be told apart: zoomed in, or on a focused goroutine.
+    if (data && this.view === "goroutine" && (this.focus || data.flows.length / 4 <= 300)) this.drawFlows(ctx, data, top);
     ctx.restore();
     if (this.selection) {
       const [a, b] = this.selection.map((t) => this.xAt(t));
@@ -645,7 +646,8 @@ function route() {
   const { page, params } = parseHash();
   const navKey = page === "flame" && params.kind && params.kind !== "sched" ? "flame-" + params.kind : page;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === navKey);
-  delete document.body.dataset.page;
+  setStatus(info && info.error ? "damaged trace, shown up to: " + info.error : "");
+  for (const key of ["page", "draws", "drawnLanes", "frames"]) delete document.body.dataset[key];
   if (page === "goroutines") goroutinesPage(params);
   else if (page === "flame") flamePage(params);
   else {

@@ -113,8 +113,8 @@ impl Loaded {
     }
 
     /// `GET /api/lanes?view=proc|thread|goroutine[&filter=TEXT][&focus=ID]`: the lanes of a
-    /// view. A filter keeps goroutines whose ID or start function contains it (and the lanes
-    /// that are not goroutines'); a focus keeps one goroutine and the goroutines that created
+    /// view. A filter keeps the goroutine with that ID, or those whose start function contains
+    /// it (and the lanes that are not goroutines'); a focus keeps one goroutine and the goroutines that created
     /// or unblocked it.
     pub fn lanes(&self, query: &Query) -> Result<Value, BadRequest> {
         let t = &self.timeline;
@@ -148,8 +148,11 @@ impl Loaded {
             if filter.is_empty() {
                 return true;
             }
-            let name = t.goroutine(g).map_or("", |info| info.name.as_str());
-            g.to_string() == filter.trim_start_matches('G') || name.contains(filter.as_str())
+            // An ID (`42` or `G42`) picks that goroutine; anything else is part of a name.
+            if let Ok(id) = filter.trim_start_matches('G').parse::<i64>() {
+                return g == id;
+            }
+            t.goroutine(g).is_some_and(|info| info.name.contains(filter.as_str()))
         };
         let lanes: Vec<Value> = t
             .view(view)
