@@ -89,6 +89,8 @@ fn percent_decode(value: &str) -> String {
 const MAX_LANES_PER_REQUEST: usize = 2000;
 /// Most pixels one window request may ask for.
 const MAX_WIDTH: i64 = 20_000;
+/// Most points of a counter read for one pixel of a window.
+const MAX_SAMPLES_PER_PIXEL: usize = 64;
 /// Most arrows one window answer holds.
 const MAX_FLOWS: usize = 4000;
 
@@ -211,9 +213,9 @@ impl Loaded {
             })
             .collect();
         let first = t.flows.partition_point(|f| f.time < start);
-        let in_window: Vec<_> = t.flows[first..].iter().take_while(|f| f.time < end).collect();
-        let step = in_window.len().div_ceil(MAX_FLOWS).max(1);
-        let flows: Vec<i64> = in_window
+        let last = t.flows.partition_point(|f| f.time < end).max(first);
+        let step = (last - first).div_ceil(MAX_FLOWS).max(1);
+        let flows: Vec<i64> = t.flows[first..last]
             .iter()
             .step_by(step)
             .flat_map(|f| [f.time - t.start, f.from, f.to, i64::from(f.creation)])
@@ -463,7 +465,11 @@ fn counter_window(points: &[(i64, i64)], start: i64, end: i64, resolution: i64) 
     while i < window.len() {
         let bucket_end = window[i].0 + resolution;
         let j = i + window[i..].partition_point(|p| p.0 < bucket_end);
-        let peak = window[i..j].iter().max_by_key(|p| p.1).copied().unwrap_or(window[i]);
+        // A bucket of a dense counter is sampled at a bounded number of points, so that a
+        // zoomed-out window costs the same whatever the trace's size.
+        let bucket = &window[i..j];
+        let stride = bucket.len().div_ceil(MAX_SAMPLES_PER_PIXEL).max(1);
+        let peak = bucket.iter().step_by(stride).max_by_key(|p| p.1).copied().unwrap_or(window[i]);
         out.push(peak);
         if let Some(&last) = window[i..j].last().filter(|l| l.0 != peak.0) {
             out.push(last);

@@ -605,7 +605,16 @@ impl Timeline {
             lane.spans.sort_by_key(|s| (s.start, s.end));
             lane.marks.sort_by_key(|m| m.time);
             lane.levels = Levels::build(&lane.spans);
+            // The vectors grew by doubling; what a big trace keeps should not be half empty.
+            lane.spans.shrink_to_fit();
+            lane.marks.shrink_to_fit();
         }
+        let mut counters = counters;
+        for counter in &mut counters {
+            counter.points.shrink_to_fit();
+        }
+        let mut flows = flows;
+        flows.shrink_to_fit();
         let mut order: Vec<u32> = (0..lanes.len() as u32).collect();
         order.sort_by_key(|&i| lanes[i as usize].key);
         let mut goroutines: Vec<GoroutineInfo> = order
