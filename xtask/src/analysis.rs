@@ -67,6 +67,7 @@ pub fn bless(go: &Toolchain, trace: &Path) -> Result<usize> {
 
 /// Compares ours with Go's live; prints the first difference.
 pub fn compare(go: &Toolchain, trace: &Path) -> Result<bool> {
+    pprof_opens_ours(go, trace)?;
     let (theirs, ours) = (go_text(go, trace)?, our_text(trace)?);
     if theirs == ours {
         println!("identical analysis: {} ({} lines)", trace.display(), ours.lines().count());
@@ -91,6 +92,26 @@ pub fn compare(go: &Toolchain, trace: &Path) -> Result<bool> {
         our_file.display()
     );
     Ok(false)
+}
+
+/// Requires `go tool pprof -top` to read each profile we write for `trace`.
+fn pprof_opens_ours(go: &Toolchain, trace: &Path) -> Result<()> {
+    let dir = crate::root().join("target/oracle");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for kind in ProfileKind::ALL {
+        let file = dir.join(format!("ours.{}.pb.gz", kind.name()));
+        gotrace::analysis::pprof(kind, trace, &file).map_err(|e| e.to_string())?;
+        let output = go.go().args(["tool", "pprof", "-top"]).arg(&file).output().map_err(|e| e.to_string())?;
+        if !output.status.success() {
+            return Err(format!(
+                "go tool pprof cannot read our {} profile of {}: {}",
+                kind.name(),
+                trace.display(),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Runs `go tool trace -http` on the trace and reads its goroutine pages.

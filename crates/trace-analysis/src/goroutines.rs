@@ -673,3 +673,64 @@ pub fn pages_text(summary: &Summary) -> String {
     }
     out
 }
+
+/// The classic columns of the goroutine table of older `go tool trace` versions, as sums of
+/// the categories above.
+impl ExecStats {
+    /// Blocked waiting on the network: the `network` block reason.
+    pub fn network_wait(&self) -> i64 {
+        self.block_time_by_reason.get("network").copied().unwrap_or(0)
+    }
+
+    /// Blocked on synchronization: block reasons naming channels, `sync` or `select` (the
+    /// definition of Go's synchronization profile).
+    pub fn sync_block(&self) -> i64 {
+        let is_sync = |r: &str| r.contains("chan") || r.contains("sync") || r.contains("select");
+        self.block_time_by_reason.iter().filter(|(r, _)| is_sync(r)).map(|(_, t)| t).sum()
+    }
+
+    /// Blocked in a system call after losing its proc.
+    pub fn blocking_syscall(&self) -> i64 {
+        self.syscall_block_time
+    }
+
+    /// Time in GC sweeping on its proc.
+    pub fn gc_sweeping(&self) -> i64 {
+        self.range_time.get("GC incremental sweep").copied().unwrap_or(0)
+    }
+
+    /// Time helping the GC mark.
+    pub fn gc_mark_assist(&self) -> i64 {
+        self.range_time.get("GC mark assist").copied().unwrap_or(0)
+    }
+
+    /// Time in stop-the-world pauses it started (all reasons).
+    pub fn gc_pause(&self) -> i64 {
+        self.range_time.iter().filter(|(n, _)| n.starts_with("stop-the-world")).map(|(_, t)| t).sum()
+    }
+}
+
+/// Percentiles of a set of durations, nearest-rank.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Percentiles {
+    /// The median.
+    pub p50: i64,
+    /// The 90th percentile.
+    pub p90: i64,
+    /// The 99th percentile.
+    pub p99: i64,
+    /// The largest.
+    pub max: i64,
+}
+
+impl Percentiles {
+    /// The percentiles of `values` (all zero when empty).
+    pub fn of(mut values: Vec<i64>) -> Percentiles {
+        if values.is_empty() {
+            return Percentiles::default();
+        }
+        values.sort_unstable();
+        let rank = |p: usize| values[(values.len() * p).div_ceil(100).saturating_sub(1)];
+        Percentiles { p50: rank(50), p90: rank(90), p99: rank(99), max: values[values.len() - 1] }
+    }
+}
