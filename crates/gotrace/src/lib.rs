@@ -4,6 +4,8 @@
 //! Every command reads a trace through `trace-format` and writes text to the writer it is
 //! given; errors are [`CommandError`]s whose messages are meant for the person at the terminal.
 
+pub mod analysis;
+
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

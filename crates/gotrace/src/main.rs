@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gotrace::CommandError;
+use trace_analysis::profiles::ProfileKind;
 
 /// Read Go execution traces (from runtime/trace, `go test -trace`, or /debug/pprof/trace)
 /// and show what the goroutines did.
@@ -27,6 +28,33 @@ enum Command {
     Analyze {
         /// The trace file.
         file: PathBuf,
+    },
+    /// Show the goroutines grouped by start function, ranked by execution time, with where
+    /// their time went (execution, scheduler wait, blocking by reason, system calls) and the
+    /// spread of their lifetimes. The figures are those of `go tool trace`'s goroutine pages.
+    #[command(after_help = "Examples:\n  \
+        gotrace goroutines trace.out\n  \
+        gotrace goroutines --json trace.out | jq '.groups[0]'")]
+    Goroutines {
+        /// Print every group and goroutine as JSON, with exact nanoseconds.
+        #[arg(long)]
+        json: bool,
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+    },
+    /// Write a profile of where goroutines waited, as a gzipped pprof file for `go tool pprof`:
+    /// net (network), sync (channels, mutexes, select), syscall, or sched (waiting for a proc).
+    #[command(after_help = "Examples:\n  \
+        gotrace pprof sync trace.out -o sync.pb.gz && go tool pprof -top sync.pb.gz\n  \
+        gotrace pprof sched trace.out -o sched.pb.gz && go tool pprof -http=: sched.pb.gz")]
+    Pprof {
+        /// Which profile.
+        kind: ProfileArg,
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Where to write the profile.
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Read a whole trace into gotrace's compact intermediate representation and store it, so
     /// that later commands skip parsing and ordering.
@@ -90,6 +118,30 @@ enum Command {
     },
 }
 
+/// The profiles `gotrace pprof` writes.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ProfileArg {
+    /// Time blocked on the network.
+    Net,
+    /// Time blocked on channels, mutexes, select and other synchronization.
+    Sync,
+    /// Time in system calls.
+    Syscall,
+    /// Time runnable but waiting for a proc (scheduler latency).
+    Sched,
+}
+
+impl ProfileArg {
+    fn kind(self) -> ProfileKind {
+        match self {
+            ProfileArg::Net => ProfileKind::Network,
+            ProfileArg::Sync => ProfileKind::Sync,
+            ProfileArg::Syscall => ProfileKind::Syscall,
+            ProfileArg::Sched => ProfileKind::Sched,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = io::stdout().lock();
@@ -97,6 +149,10 @@ fn main() -> ExitCode {
         Command::Analyze { file } => gotrace::analyze(file, &mut stdout),
         Command::Ir { file, output } => gotrace::write_ir(file, output).map(|(events, bytes)| {
             eprintln!("wrote {} events in {bytes} bytes to {}", events, output.display());
+        }),
+        Command::Goroutines { file, json } => gotrace::analysis::goroutines(file, *json, &mut stdout),
+        Command::Pprof { kind, file, output } => gotrace::analysis::pprof(kind.kind(), file, output).map(|stacks| {
+            eprintln!("wrote {stacks} stacks to {}", output.display());
         }),
         Command::View { file, addr, no_open } => {
             let settings = gotrace::ViewSettings { addr: *addr, open_browser: !no_open };
