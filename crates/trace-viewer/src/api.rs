@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
+use trace_analysis::goroutines::{Summary, summarize};
+use trace_analysis::profiles::{ProfileKind, ProfileRecord, profile, to_pprof_bytes, whole_goroutines};
 use trace_format::ir::{StackHandle, TraceIr};
 
 use crate::timeline::{LaneKey, MarkKind, SpanKind, Timeline, View};
@@ -17,6 +19,7 @@ pub struct Loaded {
     /// The index the timeline is drawn from.
     pub timeline: Timeline,
     goroutine_table: OnceLock<Value>,
+    summary: OnceLock<Summary>,
 }
 
 /// Why a request could not be answered.
@@ -98,7 +101,7 @@ impl Loaded {
     /// Builds the timeline of `ir`.
     pub fn new(ir: TraceIr) -> Loaded {
         let timeline = Timeline::build(&ir);
-        Loaded { ir, timeline, goroutine_table: OnceLock::new() }
+        Loaded { ir, timeline, goroutine_table: OnceLock::new(), summary: OnceLock::new() }
     }
 
     /// `GET /api/info`: the trace's extent, views, counters and kinds.
@@ -336,104 +339,114 @@ impl Loaded {
     }
 
     /// `GET /api/profile?kind=sched|sync|network|syscall|cpu`: a flame graph, as a tree of
-    /// frames (outermost first) with the time, or the samples, spent below each.
+    /// frames (outermost first) with the time, or the samples, spent below each. The four
+    /// blocking and scheduling profiles are `trace-analysis`'s, the samples of
+    /// `go tool trace -pprof`; `cpu` counts the trace's CPU samples.
     pub fn profile(&self, query: &Query) -> Result<Value, BadRequest> {
         let kind = query.get("kind").unwrap_or("sched");
-        let totals = self.profile_stacks(kind)?;
-        Ok(
-            json!({"kind": kind, "unit": if kind == "cpu" { "samples" } else { "ns" }, "root": self.flame_tree(&totals)}),
-        )
+        let stacks = self.profile_stacks(kind)?;
+        let unit = if kind == "cpu" { "samples" } else { "ns" };
+        Ok(json!({"kind": kind, "unit": unit, "pprof": kind != "cpu", "root": flame_tree(&stacks)}))
+    }
+
+    /// `GET /api/pprof?kind=sched|sync|network|syscall`: the profile as a gzipped pprof file,
+    /// what `go tool pprof` reads.
+    pub fn pprof(&self, query: &Query) -> Result<Vec<u8>, BadRequest> {
+        let kind = analysis_kind(query.get("kind").unwrap_or("sched"))?;
+        Ok(to_pprof_bytes(&self.analysis_profile(kind)))
     }
 
     /// `GET /api/profile.txt?kind=...`: the same profile as folded stacks (`f1;f2;f3 value`),
     /// the text form flame graph tools read.
     pub fn profile_folded(&self, query: &Query) -> Result<String, BadRequest> {
-        let totals = self.profile_stacks(query.get("kind").unwrap_or("sched"))?;
-        let mut lines: Vec<String> = totals
+        let stacks = self.profile_stacks(query.get("kind").unwrap_or("sched"))?;
+        let mut lines: Vec<String> = stacks
             .iter()
-            .map(|(&stack, &value)| {
-                let mut names: Vec<String> =
-                    self.stack_json(stack).iter().map(|f| f["func"].as_str().unwrap_or("").to_owned()).collect();
-                names.reverse();
-                format!("{} {value}", if names.is_empty() { "(no stack)".to_owned() } else { names.join(";") })
+            .map(|(frames, value)| {
+                let names: Vec<&str> = frames.iter().rev().map(|f| f.0.as_str()).collect();
+                let path = if names.is_empty() { "(no stack)".to_owned() } else { names.join(";") };
+                format!("{path} {value}")
             })
             .collect();
         lines.sort();
         Ok(lines.join("\n") + "\n")
     }
 
-    /// Total time (or samples) by stack for one profile.
-    fn profile_stacks(&self, kind: &str) -> Result<BTreeMap<u32, i64>, BadRequest> {
-        let t = &self.timeline;
-        let mut totals: BTreeMap<u32, i64> = BTreeMap::new();
-        if kind == "cpu" {
-            for lane in &t.lanes {
-                for m in lane.marks.iter().filter(|m| m.kind == MarkKind::CpuSample) {
-                    *totals.entry(m.label).or_default() += 1;
-                }
-            }
-            return Ok(totals);
-        }
-        let wanted: fn(SpanKind, &str) -> bool = match kind {
-            "sched" => |k, _| k == SpanKind::Runnable,
-            "syscall" => |k, _| k == SpanKind::Syscall,
-            "network" => |k, reason| k == SpanKind::Waiting && reason == "network",
-            "sync" => |k, reason| k == SpanKind::Waiting && is_sync_reason(reason),
-            other => return Err(bad(format!("unknown profile {other:?}: sched, sync, network, syscall or cpu"))),
-        };
-        for g in &t.goroutines {
-            let spans = &t.lanes[g.lane as usize].spans;
-            for (i, s) in spans.iter().enumerate() {
-                let reason = t.labels.get(s.label as usize).map_or("", String::as_str);
-                if !wanted(s.kind, reason) {
-                    continue;
-                }
-                // A goroutine made runnable by another has no stack of its own at that
-                // moment: it is where it blocked.
-                let stack = if s.stack == 0 && i > 0 { spans[i - 1].stack } else { s.stack };
-                *totals.entry(stack).or_default() += s.end - s.start;
-            }
-        }
-        Ok(totals)
+    fn analysis_profile(&self, kind: ProfileKind) -> Vec<ProfileRecord> {
+        let summary = self.summary.get_or_init(|| summarize(&self.ir));
+        profile(&self.ir, kind, &whole_goroutines(summary))
     }
 
-    fn flame_tree(&self, totals: &BTreeMap<u32, i64>) -> Value {
-        #[derive(Default)]
-        struct Node {
-            value: i64,
-            children: BTreeMap<String, Node>,
+    /// The stacks of one profile (innermost frame first, each as function and `file:line`)
+    /// with their time or sample count.
+    fn profile_stacks(&self, kind: &str) -> Result<Vec<(Vec<(String, String)>, i64)>, BadRequest> {
+        if kind != "cpu" {
+            let records = self.analysis_profile(analysis_kind(kind)?);
+            return Ok(records
+                .into_iter()
+                .map(|r| {
+                    let frames = r.stack.into_iter().map(|f| (f.func, format!("{}:{}", f.file, f.line))).collect();
+                    (frames, r.time)
+                })
+                .collect());
         }
-        fn to_json(name: &str, node: &Node) -> Value {
-            let mut children: Vec<(&String, &Node)> = node.children.iter().collect();
-            children.sort_by(|a, b| b.1.value.cmp(&a.1.value).then(a.0.cmp(b.0)));
-            json!({"name": name, "value": node.value,
-                   "children": children.into_iter().map(|(n, c)| to_json(n, c)).collect::<Vec<_>>()})
-        }
-        let mut root = Node::default();
-        for (&stack, &value) in totals {
-            root.value += value;
-            let frames = self.stack_json(stack);
-            let mut node = &mut root;
-            for frame in frames.iter().rev() {
-                let name = format!(
-                    "{} {}:{}",
-                    frame["func"].as_str().unwrap_or(""),
-                    frame["file"].as_str().unwrap_or(""),
-                    frame["line"]
-                );
-                node = node.children.entry(name).or_default();
-                node.value += value;
+        let mut samples: BTreeMap<u32, i64> = BTreeMap::new();
+        for lane in &self.timeline.lanes {
+            for m in lane.marks.iter().filter(|m| m.kind == MarkKind::CpuSample) {
+                *samples.entry(m.label).or_default() += 1;
             }
         }
-        to_json("all", &root)
+        Ok(samples
+            .into_iter()
+            .map(|(stack, count)| {
+                let frames = self
+                    .stack_json(stack)
+                    .iter()
+                    .map(|f| {
+                        (
+                            f["func"].as_str().unwrap_or("").to_owned(),
+                            format!("{}:{}", f["file"].as_str().unwrap_or(""), f["line"]),
+                        )
+                    })
+                    .collect();
+                (frames, count)
+            })
+            .collect())
     }
 }
 
-/// Whether a goroutine blocked for `reason` counts as synchronization blocking, as Go's
-/// `go tool trace` groups reasons.
-fn is_sync_reason(reason: &str) -> bool {
-    matches!(reason, "chan receive" | "chan send" | "select" | "sync" | "sync.(*Cond).Wait" | "sync.(*WaitGroup).Wait")
-        || reason.starts_with("sync")
+/// The profile of `trace-analysis` the page's `kind` names.
+fn analysis_kind(kind: &str) -> Result<ProfileKind, BadRequest> {
+    match kind {
+        "network" => Ok(ProfileKind::Network),
+        other => ProfileKind::from_name(other)
+            .ok_or_else(|| bad(format!("unknown profile {other:?}: sched, sync, network, syscall or cpu"))),
+    }
+}
+
+/// Stacks merged into a tree from the outermost frame, children sorted by value.
+fn flame_tree(stacks: &[(Vec<(String, String)>, i64)]) -> Value {
+    #[derive(Default)]
+    struct Node {
+        value: i64,
+        children: BTreeMap<String, Node>,
+    }
+    fn to_json(name: &str, node: &Node) -> Value {
+        let mut children: Vec<(&String, &Node)> = node.children.iter().collect();
+        children.sort_by(|a, b| b.1.value.cmp(&a.1.value).then(a.0.cmp(b.0)));
+        json!({"name": name, "value": node.value,
+               "children": children.into_iter().map(|(n, c)| to_json(n, c)).collect::<Vec<_>>()})
+    }
+    let mut root = Node::default();
+    for (frames, value) in stacks {
+        root.value += value;
+        let mut node = &mut root;
+        for (func, place) in frames.iter().rev() {
+            node = node.children.entry(format!("{func} {place}")).or_default();
+            node.value += value;
+        }
+    }
+    to_json("all", &root)
 }
 
 /// The lane indexes of a comma-separated list, each checked against `count`.
