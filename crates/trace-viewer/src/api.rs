@@ -379,7 +379,7 @@ impl Loaded {
 
     /// The stacks of one profile (innermost frame first, each as function and `file:line`)
     /// with their time or sample count.
-    fn profile_stacks(&self, kind: &str) -> Result<Vec<(Vec<(String, String)>, i64)>, BadRequest> {
+    fn profile_stacks(&self, kind: &str) -> Result<Vec<WeightedStack>, BadRequest> {
         if kind != "cpu" {
             let records = self.analysis_profile(analysis_kind(kind)?);
             return Ok(records
@@ -415,6 +415,10 @@ impl Loaded {
     }
 }
 
+/// A stack of a profile (innermost frame first, each as function and `file:line`) with its
+/// time or sample count.
+type WeightedStack = (Vec<(String, String)>, i64);
+
 /// The profile of `trace-analysis` the page's `kind` names.
 fn analysis_kind(kind: &str) -> Result<ProfileKind, BadRequest> {
     match kind {
@@ -425,7 +429,7 @@ fn analysis_kind(kind: &str) -> Result<ProfileKind, BadRequest> {
 }
 
 /// Stacks merged into a tree from the outermost frame, children sorted by value.
-fn flame_tree(stacks: &[(Vec<(String, String)>, i64)]) -> Value {
+fn flame_tree(stacks: &[WeightedStack]) -> Value {
     #[derive(Default)]
     struct Node {
         value: i64,
