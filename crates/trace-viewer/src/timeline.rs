@@ -589,15 +589,14 @@ impl Timeline {
         builder.close_open(start, end);
         let Builder { mut lanes, labels, names, counters, flows, mut finished_tasks, .. } = builder;
         finished_tasks.sort_by_key(|s| (s.start, s.end));
+        // Rows are numbered from 0 in order of first use, so row `r` is the lane `first_row + r`.
+        let first_row = lanes.len();
         for (row, span) in pack_rows(&finished_tasks) {
-            let key = LaneKey::Tasks(row);
-            let lane = match lanes.iter().position(|l| l.key == key) {
-                Some(i) => i,
-                None => {
-                    lanes.push(Lane { key, spans: Vec::new(), marks: Vec::new(), levels: Levels::default() });
-                    lanes.len() - 1
-                }
-            };
+            let lane = first_row + row as usize;
+            if lane == lanes.len() {
+                let key = LaneKey::Tasks(row);
+                lanes.push(Lane { key, spans: Vec::new(), marks: Vec::new(), levels: Levels::default() });
+            }
             lanes[lane].spans.push(span);
         }
         for lane in &mut lanes {
