@@ -3,8 +3,6 @@
 //! (`internal/trace/order.go`), and rewrites ("smuggles") some arguments so that each event
 //! can be understood on its own.
 
-use std::collections::VecDeque;
-
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
@@ -176,15 +174,17 @@ pub(crate) struct Ordering {
     gc_seq: u64,
     gc_state: GcState,
     initial_generation: u64,
-    /// The first event of the last accepted step: the reader returns it at once, so that the
-    /// usual step of one event never goes through `queue`.
-    pub(crate) first: Option<Event>,
-    /// The events after `first`.
-    pub(crate) queue: VecDeque<Event>,
 }
 
 fn as_id(raw: u64) -> i64 {
     raw as i64
+}
+
+/// The generation being ordered: its index in the reader's tables and its number in the trace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GenerationId {
+    pub(crate) table_index: u32,
+    pub(crate) number: u64,
 }
 
 /// The "no task" ID that replaces a parent of 0.
@@ -200,8 +200,6 @@ impl Ordering {
             gc_seq: 0,
             gc_state: GcState::Undetermined,
             initial_generation: 0,
-            first: None,
-            queue: VecDeque::new(),
             owned_names: Vec::new(),
         }
     }
@@ -228,19 +226,20 @@ impl Ordering {
     }
 
     /// Offers `ev`, read from thread `m` in generation `generation`, to the engine. Returns
-    /// whether it was accepted (and emitted, to `first` and `queue`, with the events it
-    /// implies). `tables` are the reader's tables, `table_index` the generation's;
-    /// `m_slot` caches the thread's slot for the engine.
+    /// whether it was accepted (and appended to `out`, with the events it implies; on an
+    /// error, `out` may hold some of them, which the caller drops). `tables` are the reader's
+    /// tables; `m_slot` caches the thread's slot for the engine.
     #[inline(always)]
     pub(crate) fn advance(
         &mut self,
         ev: &mut BaseEvent,
         tables: &[Option<Arc<GenerationTables>>],
-        table_index: u32,
+        generation: GenerationId,
         m: u64,
         m_slot: &mut Option<u32>,
-        generation: u64,
+        out: &mut Vec<Event>,
     ) -> Result<bool, Error> {
+        let GenerationId { table_index, number: generation } = generation;
         if self.initial_generation == 0 {
             self.initial_generation = generation;
         }
@@ -253,7 +252,7 @@ impl Ordering {
             Ctx { m, p: state.p, g: state.g }
         };
         let offset = ev.offset;
-        let mut emit = Emit { first: &mut self.first, queue: &mut self.queue, table_index, time: ev.time, offset };
+        let mut emit = Emit { out, table_index, time: ev.time, offset };
         let state = State {
             gs: &mut self.gs,
             ps: &mut self.ps,
@@ -297,8 +296,7 @@ struct State<'s> {
 
 /// Queues accepted events with their context.
 struct Emit<'q> {
-    first: &'q mut Option<Event>,
-    queue: &'q mut VecDeque<Event>,
+    out: &'q mut Vec<Event>,
     table_index: u32,
     /// The time and offset of the event being ordered, for the events it implies.
     time: i64,
@@ -319,12 +317,7 @@ impl Emit<'_> {
             generation: self.table_index,
             offset: ev.offset,
         };
-        // The engine runs only once the reader has taken every event it emitted before.
-        if self.first.is_none() {
-            *self.first = Some(event);
-        } else {
-            self.queue.push_back(event);
-        }
+        self.out.push(event);
     }
 
     /// Queues an event the engine makes up (the parts of a goroutine switch, a steal).
