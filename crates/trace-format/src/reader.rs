@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind};
 use crate::event::{Event, NONE, SYNC_TYPE};
 use crate::generation::{CpuSample, Frequency, Generation, GenerationTables, Generations, NextGeneration};
 use crate::order::{BaseEvent, GenerationId, Ordering};
-use crate::spec::{EventClass, EventType, MAX_ARGS, Trailer};
+use crate::spec::{EventClass, EventType, ID_ARGS, MAX_ARGS, Trailer};
 use crate::varint::read_uvarint;
 use crate::version::Version;
 use crate::wire::Batch;
@@ -404,11 +404,11 @@ impl<'a> V2Reader<'a> {
     fn step(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
         let before = out.len();
         let current = self.current.as_mut().expect("a generation is installed");
+        let table_index = current.table_index;
         if let Some(sample) = current.samples.front().copied()
             && (current.frontier.len() == 0 || sample.time < current.frontier.time(0))
         {
             current.samples.pop_front();
-            let table_index = current.table_index;
             let event = self.sample_event(sample, table_index);
             return self.deliver(out, before, event);
         }
@@ -420,15 +420,22 @@ impl<'a> V2Reader<'a> {
                 return Err(error);
             }
         }
-        // Check and time the step's events in place, as each is given.
-        for i in before..out.len() {
-            let event = out[i];
-            if let Err(error) = self.check_table_ids(&event) {
+        // Check and time the step's events in place, as each is given. They all belong to
+        // the current generation, whose tables the reader holds.
+        let Some(tables) = self.tables.get(table_index as usize).and_then(Option::as_deref) else {
+            return Err(Error::new(ErrorKind::Ordering("no tables for the current generation".into()), 0));
+        };
+        let mut last_ts = self.last_ts;
+        for (i, event) in out.iter_mut().enumerate().skip(before) {
+            if !table_ids_present(tables, event) {
+                let error = table_id_error(tables, event);
                 out.truncate(i);
-                return Err(error);
+                return error;
             }
-            out[i].time = self.next_time(event.time);
+            last_ts = strictly_after(last_ts, event.time);
+            event.time = last_ts;
         }
+        self.last_ts = last_ts;
         Ok(())
     }
 
@@ -444,11 +451,9 @@ impl<'a> V2Reader<'a> {
 
     /// The time to give an event at `time`: times are made strictly increasing, as Go's
     /// reader does.
-    #[inline]
     fn next_time(&mut self, time: i64) -> i64 {
-        let time = if time <= self.last_ts { self.last_ts + 1 } else { time };
-        self.last_ts = time;
-        time
+        self.last_ts = strictly_after(self.last_ts, time);
+        self.last_ts
     }
 
     /// Advances the frontier's earliest thread if the engine accepts its event, else the
@@ -485,38 +490,65 @@ impl<'a> V2Reader<'a> {
     }
 
     /// Checks that the event's string and stack IDs exist in its generation.
+    #[inline]
     fn check_table_ids(&self, event: &Event) -> Result<(), Error> {
-        if event.ty == SYNC_TYPE {
-            return Ok(());
-        }
         let Some(tables) = self.tables.get(event.generation as usize).and_then(Option::as_deref) else {
             return Ok(());
         };
-        let ty = EventType(event.ty);
-        let Some(spec) = ty.spec() else { return Ok(()) };
-        let unknown = |table, id| Error::new(ErrorKind::UnknownTableId { table, id, event: spec.name }, event.offset);
-        if ty == EventType::CPUSample {
-            // Go checks the wrong argument for samples and then panics printing them; an
-            // unknown stack is reported here instead.
-            if !tables.has_stack(event.args[0]) {
-                return Err(unknown("stack", event.args[0]));
-            }
+        if table_ids_present(tables, event) {
             return Ok(());
         }
-        for &i in spec.stack_args {
-            let id = event.args[i - 1];
-            if !tables.has_stack(id) {
-                return Err(unknown("stack", id));
-            }
-        }
-        for &i in spec.string_args {
-            let id = event.args[i - 1];
-            if !tables.has_string(id) {
-                return Err(unknown("string", id));
-            }
-        }
-        Ok(())
+        table_id_error(tables, event)
     }
+}
+
+/// `time`, or just after `last` if it is not later.
+#[inline(always)]
+fn strictly_after(last: i64, time: i64) -> i64 {
+    if time <= last { last + 1 } else { time }
+}
+
+/// Whether every string and stack ID of the event exists in `tables`.
+#[inline(always)]
+fn table_ids_present(tables: &GenerationTables, event: &Event) -> bool {
+    let id_args = ID_ARGS[usize::from(event.ty)];
+    if event.ty == SYNC_TYPE || id_args.stacks | id_args.strings == 0 {
+        return true;
+    }
+    let present = |mask: u8, has: fn(&GenerationTables, u64) -> bool| {
+        event.args.iter().enumerate().all(|(i, &id)| mask & (1 << i) == 0 || has(tables, id))
+    };
+    present(id_args.stacks, GenerationTables::has_stack) && present(id_args.strings, GenerationTables::has_string)
+}
+
+/// The error for an event with an unknown string or stack ID, naming the first one as Go does.
+#[cold]
+#[inline(never)]
+fn table_id_error(tables: &GenerationTables, event: &Event) -> Result<(), Error> {
+    let ty = EventType(event.ty);
+    let Some(spec) = ty.spec() else { return Ok(()) };
+    let unknown = |table, id| Error::new(ErrorKind::UnknownTableId { table, id, event: spec.name }, event.offset);
+    if ty == EventType::CPUSample {
+        // Go checks the wrong argument for samples and then panics printing them; an
+        // unknown stack is reported here instead.
+        if !tables.has_stack(event.args[0]) {
+            return Err(unknown("stack", event.args[0]));
+        }
+        return Ok(());
+    }
+    for &i in spec.stack_args {
+        let id = event.args[i - 1];
+        if !tables.has_stack(id) {
+            return Err(unknown("stack", id));
+        }
+    }
+    for &i in spec.string_args {
+        let id = event.args[i - 1];
+        if !tables.has_string(id) {
+            return Err(unknown("string", id));
+        }
+    }
+    Ok(())
 }
 
 fn current_len(current: &Option<Current<'_>>) -> usize {
