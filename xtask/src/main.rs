@@ -9,6 +9,7 @@
 //!   time Go's `go tool trace -d=parsed` on the same files.
 //! - `printable-table`: regenerate the table of runes Go's `strconv.IsPrint` accepts.
 
+mod analysis;
 mod fixtures;
 mod go;
 mod gotests;
@@ -35,6 +36,9 @@ tasks:
                                Compare `gotrace dump [--wire] FILE` with Go 1.27's `-d=parsed`
                                and `-d=wire`, live, and show the first differing line (for old
                                traces, after ordering the events Go finds simultaneous).
+  oracle --analysis --bless    Store Go 1.27's goroutine pages (served by `go tool trace -http`)
+                               and its four `-pprof` profiles for every committed fixture.
+  oracle --analysis FILE...    Compare our goroutine analysis and profiles with Go's, live.
   oracle --go-tests            Run Go's own reader test cases (from the installed Go 1.27) and
                                require our verdict and output to agree with Go's.
   bench                        Generate the 50 MB benchmark traces (Go 1.27 and Go 1.21) if missing,

@@ -47,15 +47,20 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut modes = Vec::new();
     let mut files = Vec::new();
     let mut do_bless = false;
+    let mut analysis = false;
     for arg in args {
         match arg.as_str() {
             "--bless" => do_bless = true,
+            "--analysis" => analysis = true,
             "--go-tests" => return crate::gotests::run(&go),
             "--wire" => modes.push(Mode::Wire),
             "--parsed" => modes.push(Mode::Parsed),
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
             file => files.push(PathBuf::from(file)),
         }
+    }
+    if analysis {
+        return run_analysis(&go, do_bless, &files);
     }
     if modes.is_empty() {
         modes = Mode::ALL.to_vec();
@@ -84,6 +89,27 @@ pub fn run(args: &[String]) -> Result<()> {
         return Err(format!("{failed} comparisons of {} differ from Go", files.len() * modes.len()));
     }
     Ok(())
+}
+
+/// `--analysis`: Go's goroutine pages and profiles, stored for every committed fixture or
+/// compared live on the files given.
+fn run_analysis(go: &Toolchain, do_bless: bool, files: &[PathBuf]) -> Result<()> {
+    if do_bless {
+        let mut total = 0;
+        for (trace, _) in committed_fixtures()? {
+            total += crate::analysis::bless(go, &trace)?;
+        }
+        println!("{total} bytes of analysis goldens from Go {ORACLE_VERSION}");
+        return Ok(());
+    }
+    let mut failed = 0;
+    for file in files {
+        failed += usize::from(!crate::analysis::compare(go, file)?);
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{n} of {} analyses differ from Go", files.len())),
+    }
 }
 
 /// Whether the trace at `path` is in the old format (Go 1.21 and earlier), by its header;

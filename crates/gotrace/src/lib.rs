@@ -4,6 +4,8 @@
 //! Every command reads a trace through `trace-format` and writes text to the writer it is
 //! given; errors are [`CommandError`]s whose messages are meant for the person at the terminal.
 
+pub mod analysis;
+
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -32,6 +34,8 @@ pub enum CommandError {
     /// The file is an IR file that cannot be read, or one given to a command that needs the
     /// trace itself.
     Ir(String),
+    /// The viewer's server could not start (the address is taken, no random source).
+    Serve(io::Error),
 }
 
 impl fmt::Display for CommandError {
@@ -42,6 +46,7 @@ impl fmt::Display for CommandError {
             CommandError::Write(error) => write!(f, "cannot write the output: {error}"),
             CommandError::Stored(message) => f.write_str(message),
             CommandError::Ir(message) => f.write_str(message),
+            CommandError::Serve(error) => write!(f, "cannot start the viewer: {error}"),
         }
     }
 }
@@ -151,6 +156,59 @@ pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError
     ir.write_to(&mut out).and_then(|()| out.flush()).map_err(CommandError::Write)?;
     let size = std::fs::metadata(output).map_err(CommandError::Write)?.len();
     Ok((ir.event_count(), size as usize))
+}
+
+/// How `gotrace view` serves the timeline.
+pub struct ViewSettings {
+    /// The address to listen on; loopback with a free port unless the user chose one.
+    pub addr: std::net::SocketAddr,
+    /// Whether to open a browser on the URL.
+    pub open_browser: bool,
+}
+
+/// `gotrace view`: loads the trace, builds the timeline index and serves the viewer until the
+/// process is stopped. `ready` is called with the URL (token included) once it is served.
+pub fn view(path: &Path, settings: &ViewSettings, ready: impl FnOnce(&str)) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    if let Some(error) = ir.error() {
+        eprintln!("gotrace: the trace is damaged; showing what came before: {}", error.message);
+    }
+    let loaded = std::sync::Arc::new(trace_viewer::Loaded::new(ir));
+    let token = trace_viewer::random_token().map_err(CommandError::Serve)?;
+    let server = trace_viewer::Server::start(loaded, settings.addr, token).map_err(CommandError::Serve)?;
+    let url = server.url();
+    ready(&url);
+    if settings.open_browser {
+        open_browser(&url);
+    }
+    server.wait();
+    Ok(())
+}
+
+/// Asks the desktop to open `url`; a machine without one just keeps the printed URL.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    let _ = std::process::Command::new(opener)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}
+
+/// `gotrace export --chrome`: writes the trace's timeline as Chrome trace-event JSON (what
+/// Perfetto's UI opens) to `output`.
+pub fn export_chrome(path: &Path, output: &Path) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let timeline = trace_viewer::timeline::Timeline::build(&ir);
+    let file = std::fs::File::create(output).map_err(CommandError::Write)?;
+    trace_viewer::chrome::write_chrome_trace(&timeline, file).map_err(CommandError::Write)?;
+    ir.error().map_or(Ok(()), |error| Err(CommandError::Stored(error.message.clone())))
 }
 
 /// `gotrace analyze`: a report on the trace. Today this is the wire-level summary:

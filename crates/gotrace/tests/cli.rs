@@ -113,3 +113,52 @@ fn ir_of_a_damaged_trace_reports_the_same_error() {
     assert!(from_trace.stdout == from_ir.stdout);
     assert_eq!(from_trace.stderr, from_ir.stderr);
 }
+
+#[test]
+fn goroutines_json_lists_groups_with_their_goroutines() {
+    let out = gotrace(&["goroutines", "--json", fixture().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let groups = value["groups"].as_array().expect("groups");
+    let main = groups.iter().find(|g| g["start_function"] == "main.main").expect("the main goroutine's group");
+    assert_eq!(main["count"], 1);
+    let goroutine = &main["goroutines"][0];
+    assert!(goroutine["categories_ns"]["Execution time"].as_i64().unwrap() > 0);
+    // Groups are ranked by execution time.
+    let exec: Vec<i64> = groups.iter().map(|g| g["exec_time_ns"].as_i64().unwrap()).collect();
+    assert!(exec.windows(2).all(|w| w[0] >= w[1]), "{exec:?}");
+}
+
+#[test]
+fn pprof_writes_a_profile_with_the_library_samples() {
+    let path = scratch("sync.pb.gz");
+    let out = gotrace(&["pprof", "sync", fixture().to_str().unwrap(), "-o", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let written = trace_analysis::profiles::records_from_pprof(&std::fs::read(&path).unwrap()).unwrap();
+    let ir = trace_format::ir::TraceIr::from_trace(&std::fs::read(fixture()).unwrap()).unwrap();
+    let summary = trace_analysis::goroutines::summarize(&ir);
+    let expected = trace_analysis::profiles::profile(
+        &ir,
+        trace_analysis::profiles::ProfileKind::Sync,
+        &trace_analysis::profiles::whole_goroutines(&summary),
+    );
+    assert!(!expected.is_empty());
+    assert_eq!(written, expected);
+    let bad = gotrace(&["pprof", "heap", fixture().to_str().unwrap(), "-o", path.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2), "an unknown profile is a usage error");
+}
+
+#[test]
+fn export_chrome_writes_trace_event_json() {
+    let path = scratch("allevents.chrome.json");
+    let out = gotrace(&["export", "--chrome", fixture().to_str().unwrap(), "-o", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("valid JSON");
+    let events = json["traceEvents"].as_array().expect("a traceEvents array");
+    for phase in ["M", "X", "C", "s", "f"] {
+        assert!(events.iter().any(|e| e["ph"] == phase), "events of phase {phase}");
+    }
+    let missing = gotrace(&["export", "--chrome", "/nonexistent.trace", "-o", path.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open /nonexistent.trace"));
+}
