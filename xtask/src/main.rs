@@ -9,11 +9,11 @@
 //!   time Go's `go tool trace -d=parsed` on the same files.
 //! - `printable-table`: regenerate the table of runes Go's `strconv.IsPrint` accepts.
 
-mod analysis;
 mod fixtures;
 mod go;
 mod gotests;
 mod oracle;
+mod pages;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -29,16 +29,16 @@ tasks:
                                fixtures/traces/<go-version>/*.trace from fixtures/gen.
   fixtures --size SIZE [--go V] Write a big trace of about SIZE (e.g. 50MB, 500MB) to
                                target/fixtures/big-SIZE.trace, for benchmarks; never committed.
-  oracle --bless               Run Go 1.27's `go tool trace -d=wire` and `-d=parsed` on every
+  oracle --bless [--analysis]  Run Go 1.27's `go tool trace -d=wire` and `-d=parsed` on every
                                committed fixture and store the outputs as goldens (only
-                               -d=parsed for Go 1.21 and older traces, which -d=wire rejects).
-  oracle [--wire|--parsed] FILE...
+                               -d=parsed for Go 1.21 and older traces, which -d=wire rejects),
+                               and Go's analyses: the goroutine pages of `go tool trace -http`
+                               and the four `-pprof=KIND` profiles (--analysis: only those).
+  oracle [--wire|--parsed|--analysis] FILE...
                                Compare `gotrace dump [--wire] FILE` with Go 1.27's `-d=parsed`
                                and `-d=wire`, live, and show the first differing line (for old
-                               traces, after ordering the events Go finds simultaneous).
-  oracle --analysis --bless    Store Go 1.27's goroutine pages (served by `go tool trace -http`)
-                               and its four `-pprof` profiles for every committed fixture.
-  oracle --analysis FILE...    Compare our goroutine analysis and profiles with Go's, live.
+                               traces, after ordering the events Go finds simultaneous); and
+                               our goroutine statistics and profiles with Go's.
   oracle --go-tests            Run Go's own reader test cases (from the installed Go 1.27) and
                                require our verdict and output to agree with Go's.
   bench                        Generate the 50 MB benchmark traces (Go 1.27 and Go 1.21) if missing,
@@ -89,11 +89,13 @@ fn run_checked(cmd: &mut Command) -> Result<()> {
 }
 
 fn analyze(args: &[String]) -> Result<()> {
-    let [file] = args else {
-        return Err("usage: cargo xtask analyze FILE".into());
+    let (json, files): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| *a == "--json");
+    let [file] = files[..] else {
+        return Err("usage: cargo xtask analyze [--json] FILE".into());
     };
     let mut stdout = std::io::stdout().lock();
-    gotrace::analyze(Path::new(file), &mut stdout).map_err(|e| e.to_string())
+    let options = gotrace::AnalyzeOptions { json: !json.is_empty() };
+    gotrace::analyze(Path::new(file), &options, &mut stdout).map_err(|e| e.to_string())
 }
 
 /// Where big generated traces go: never committed.

@@ -47,11 +47,11 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut modes = Vec::new();
     let mut files = Vec::new();
     let mut do_bless = false;
-    let mut analysis = false;
+    let mut analyses_only = false;
     for arg in args {
         match arg.as_str() {
             "--bless" => do_bless = true,
-            "--analysis" => analysis = true,
+            "--analysis" => analyses_only = true,
             "--go-tests" => return crate::gotests::run(&go),
             "--wire" => modes.push(Mode::Wire),
             "--parsed" => modes.push(Mode::Parsed),
@@ -59,20 +59,27 @@ pub fn run(args: &[String]) -> Result<()> {
             file => files.push(PathBuf::from(file)),
         }
     }
-    if analysis {
-        return run_analysis(&go, do_bless, &files);
-    }
-    if modes.is_empty() {
+    let with_analyses = analyses_only || modes.is_empty();
+    if modes.is_empty() && !analyses_only {
         modes = Mode::ALL.to_vec();
     }
     if do_bless {
-        return bless(&go, &modes);
+        return bless(&go, &modes, with_analyses);
     }
     if files.is_empty() {
-        return Err("usage: cargo xtask oracle --bless | cargo xtask oracle [--wire|--parsed] FILE...".into());
+        return Err(
+            "usage: cargo xtask oracle --bless [--analysis] | cargo xtask oracle [--wire|--parsed|--analysis] FILE..."
+                .into(),
+        );
     }
     let mut failed = 0;
     for file in &files {
+        if with_analyses && !crate::pages::compare(&go, file)? {
+            failed += 1;
+        }
+        if modes.is_empty() {
+            continue;
+        }
         if is_old_format(file)? == Some(true) {
             if !compare_old(&go, file)? {
                 failed += 1;
@@ -86,30 +93,9 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     if failed > 0 {
-        return Err(format!("{failed} comparisons of {} differ from Go", files.len() * modes.len()));
+        return Err(format!("{failed} comparisons differ from Go"));
     }
     Ok(())
-}
-
-/// `--analysis`: Go's goroutine pages and profiles, stored for every committed fixture or
-/// compared live on the files given.
-fn run_analysis(go: &Toolchain, do_bless: bool, files: &[PathBuf]) -> Result<()> {
-    if do_bless {
-        let mut total = 0;
-        for (trace, _) in committed_fixtures()? {
-            total += crate::analysis::bless(go, &trace)?;
-        }
-        println!("{total} bytes of analysis goldens from Go {ORACLE_VERSION}");
-        return Ok(());
-    }
-    let mut failed = 0;
-    for file in files {
-        failed += usize::from(!crate::analysis::compare(go, file)?);
-    }
-    match failed {
-        0 => Ok(()),
-        n => Err(format!("{n} of {} analyses differ from Go", files.len())),
-    }
 }
 
 /// Whether the trace at `path` is in the old format (Go 1.21 and earlier), by its header;
@@ -143,9 +129,12 @@ fn committed_fixtures() -> Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
-fn bless(go: &Toolchain, modes: &[Mode]) -> Result<()> {
+fn bless(go: &Toolchain, modes: &[Mode], with_analyses: bool) -> Result<()> {
     let mut total = 0;
     for (trace, old) in committed_fixtures()? {
+        if with_analyses {
+            total += crate::pages::bless(go, &trace)?;
+        }
         // Go's raw reader does not read old-format traces: they have only a parsed golden.
         for &mode in modes.iter().filter(|&&m| !old || m == Mode::Parsed) {
             total += bless_one(go, &trace, mode)?;

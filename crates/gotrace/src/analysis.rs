@@ -1,120 +1,665 @@
-//! The analysis commands: `gotrace goroutines` and `gotrace pprof`.
+//! The commands that analyse a trace: `goroutines`, `pprof`, `tasks`, `regions`, `mmu` and
+//! the `analyze` report. Each loads the trace into the IR (with a progress bar on a terminal),
+//! runs analyses of `trace-analysis`, and prints a table for people or JSON for scripts.
 
 use std::io::Write;
 use std::path::Path;
 
-use serde_json::json;
-use trace_analysis::goroutines::{ExecStats, GoroutineSummary, Percentiles, groups, summarize};
-use trace_analysis::profiles::{ProfileKind, profile, to_pprof_bytes, whole_goroutines};
+use serde_json::{Value, json};
+use trace_analysis::{
+    ExecStats, GoroutineGroup, Intervals, Nanos, Percentiles, ProfileKind, ProfileRecord, Summary, group_goroutines,
+    pprof, profile, summarize,
+};
+use trace_format::ir::TraceIr;
 
 use crate::{CommandError, load_ir};
 
-/// `gotrace goroutines`: the goroutines grouped by start function, ranked by execution time,
-/// with where their time went; `json` gives every goroutine's figures as data.
-pub fn goroutines(path: &Path, as_json: bool, out: &mut dyn Write) -> Result<(), CommandError> {
-    let ir = load_ir(path)?;
-    let summary = summarize(&ir);
-    let groups = groups(&summary);
-    if as_json {
-        let groups: Vec<_> = groups
-            .iter()
-            .map(|g| {
-                json!({
-                    "start_function": g.name,
-                    "count": g.goroutines.len(),
-                    "exec_time_ns": g.exec_time,
-                    "lifetime_ns_percentiles": percentiles_json(lifetimes(&g.goroutines)),
-                    "sched_wait_ns_percentiles": percentiles_json(Percentiles::of(
-                        g.goroutines.iter().map(|g| g.stats.sched_wait_time).collect())),
-                    "goroutines": g.goroutines.iter().map(|g| goroutine_json(g)).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        serde_json::to_writer_pretty(&mut *out, &json!({ "groups": groups })).map_err(std::io::Error::from)?;
-        writeln!(out)?;
-    } else {
-        writeln!(
-            out,
-            "{:>6} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}  {:>10} {:>10} {:>10}  start function",
-            "count",
-            "execution",
-            "sched wait",
-            "sync block",
-            "network",
-            "syscall blk",
-            "unknown",
-            "life p50",
-            "life p99",
-            "life max"
-        )?;
-        for group in &groups {
-            let sum = |f: fn(&ExecStats) -> i64| group.goroutines.iter().map(|g| f(&g.stats)).sum::<i64>();
-            let life = lifetimes(&group.goroutines);
-            let name = if group.name.is_empty() { "(no stack seen)" } else { group.name };
-            writeln!(
-                out,
-                "{:>6} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}  {:>10} {:>10} {:>10}  {name}",
-                group.goroutines.len(),
-                short(group.exec_time),
-                short(sum(|s| s.sched_wait_time)),
-                short(sum(ExecStats::sync_block)),
-                short(sum(ExecStats::network_wait)),
-                short(sum(ExecStats::blocking_syscall)),
-                short(sum(ExecStats::unknown_time)),
-                short(life.p50),
-                short(life.p99),
-                short(life.max),
-            )?;
-        }
-    }
+/// A duration for people: three significant digits and a unit (`768ns`, `12.3µs`, `4.56s`).
+pub fn human_duration(ns: Nanos) -> String {
+    trace_analysis::format_duration(ns, "")
+}
+
+/// `part` as a percentage of `whole`, for people.
+fn percent(part: Nanos, whole: Nanos) -> String {
+    if whole <= 0 { "-".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
+}
+
+/// The error a damaged trace leaves in its IR, returned after what could be shown was shown.
+fn stored_error(ir: &TraceIr) -> Result<(), CommandError> {
     ir.error().map_or(Ok(()), |e| Err(CommandError::Stored(e.message.clone())))
 }
 
-fn lifetimes(goroutines: &[&GoroutineSummary]) -> Percentiles {
-    Percentiles::of(goroutines.iter().map(|g| g.stats.total_time).collect())
+fn write_json(out: &mut dyn Write, value: &Value) -> Result<(), CommandError> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| CommandError::Write(e.into()))?;
+    writeln!(out)?;
+    Ok(())
 }
 
-fn percentiles_json(p: Percentiles) -> serde_json::Value {
-    json!({ "p50": p.p50, "p90": p.p90, "p99": p.p99, "max": p.max })
+/// A group's name for people: Go's words for goroutines whose start was never seen.
+fn group_name(name: &str) -> &str {
+    if name.is_empty() { trace_analysis::golden::UNNAMED_GROUP } else { name }
 }
 
-fn goroutine_json(g: &GoroutineSummary) -> serde_json::Value {
+fn stats_json(s: &ExecStats) -> Value {
     json!({
-        "id": g.id,
-        "creation_time_ns": g.creation_time,
-        "start_time_ns": g.start_time,
-        "end_time_ns": g.end_time,
-        "total_ns": g.stats.total_time,
-        "categories_ns": g.stats.non_overlapping(),
-        "ranges_ns": g.stats.range_time,
+        "total_ns": s.total_time,
+        "execution_ns": s.exec_time,
+        "sched_wait_ns": s.sched_wait_time,
+        "syscall_ns": s.syscall_time,
+        "syscall_block_ns": s.syscall_block_time,
+        "block_ns_by_reason": s.block_time_by_reason,
+        "unknown_ns": s.unknown_time(),
+        "range_ns": s.range_time,
+        "network_wait_ns": s.network_wait(),
+        "sync_block_ns": s.sync_block(),
+        "gc_sweeping_ns": s.gc_sweeping(),
+        "gc_pause_ns": s.gc_pause(),
     })
 }
 
-/// A duration rounded for a table a person reads: three significant digits.
-fn short(ns: i64) -> String {
-    let (value, unit) = match ns.unsigned_abs() {
-        0 => return "0".to_string(),
-        n if n < 1_000 => return format!("{ns}ns"),
-        n if n < 1_000_000 => (ns as f64 / 1e3, "µs"),
-        n if n < 1_000_000_000 => (ns as f64 / 1e6, "ms"),
-        _ => (ns as f64 / 1e9, "s"),
-    };
-    let digits = if value.abs() >= 100.0 {
-        0
-    } else if value.abs() >= 10.0 {
-        1
-    } else {
-        2
-    };
-    format!("{value:.digits$}{unit}")
+fn percentiles_json(p: &Percentiles) -> Value {
+    json!({ "p50_ns": p.p50, "p90_ns": p.p90, "p99_ns": p.p99, "max_ns": p.max })
 }
 
-/// `gotrace pprof KIND`: one of the four profiles as a gzipped pprof file, the same samples
-/// as `go tool trace -pprof=KIND`. Returns the number of stacks written.
-pub fn pprof(kind: ProfileKind, path: &Path, output: &Path) -> Result<usize, CommandError> {
+fn group_json(group: &GoroutineGroup, summary: &Summary, with_goroutines: bool) -> Value {
+    let mut value = json!({
+        "name": group.name,
+        "count": group.goroutines.len(),
+        "execution_share_percent": group.exec_share,
+        "stats": stats_json(&group.stats),
+        "total_time": percentiles_json(&group.total_time),
+        "execution_time": percentiles_json(&group.exec_time),
+        "sched_wait_time": percentiles_json(&group.sched_wait_time),
+        "block_time": percentiles_json(&group.block_time),
+        "syscall_time": percentiles_json(&group.syscall_time),
+    });
+    if with_goroutines {
+        value["goroutines"] = group
+            .goroutines
+            .iter()
+            .filter_map(|id| summary.goroutines.get(id))
+            .map(|g| {
+                json!({
+                    "id": g.id,
+                    "creation_ns": g.creation_time,
+                    "start_ns": g.start_time,
+                    "end_ns": g.end_time,
+                    "stats": stats_json(&g.stats),
+                })
+            })
+            .collect();
+    }
+    value
+}
+
+/// Options of `gotrace goroutines`.
+#[derive(Debug, Clone, Default)]
+pub struct GoroutinesOptions {
+    /// Show the goroutines of the group with this start function, one by one.
+    pub group: Option<String>,
+    /// JSON instead of a table.
+    pub json: bool,
+}
+
+/// `gotrace goroutines`: goroutines grouped by start function, ranked by execution time,
+/// with where their time went; or the goroutines of one group.
+pub fn goroutines(path: &Path, options: &GoroutinesOptions, out: &mut dyn Write) -> Result<(), CommandError> {
     let ir = load_ir(path)?;
     let summary = summarize(&ir);
-    let records = profile(&ir, kind, &whole_goroutines(&summary));
-    std::fs::write(output, to_pprof_bytes(&records)).map_err(CommandError::Write)?;
-    ir.error().map_or(Ok(records.len()), |e| Err(CommandError::Stored(e.message.clone())))
+    let groups = group_goroutines(&summary);
+    let selected: Vec<&GoroutineGroup> = match &options.group {
+        Some(name) => {
+            let found: Vec<_> = groups.iter().filter(|g| g.name == *name || group_name(&g.name) == name).collect();
+            if found.is_empty() {
+                return Err(CommandError::Usage(format!(
+                    "no goroutine starts in {name:?}; `gotrace goroutines {}` lists the start functions",
+                    path.display()
+                )));
+            }
+            found
+        }
+        None => groups.iter().collect(),
+    };
+    if options.json {
+        let value: Vec<Value> = selected.iter().map(|g| group_json(g, &summary, options.group.is_some())).collect();
+        write_json(out, &json!({ "groups": value }))?;
+    } else if let [group] = &selected[..]
+        && options.group.is_some()
+    {
+        write_group_goroutines(out, group, &summary)?;
+    } else {
+        write_groups(out, &selected, summary.goroutines.len())?;
+    }
+    stored_error(&ir)
+}
+
+/// The table of goroutine groups.
+fn write_groups(out: &mut dyn Write, groups: &[&GoroutineGroup], goroutines: usize) -> Result<(), CommandError> {
+    writeln!(out, "{goroutines} goroutines in {} groups by start function, most execution time first.", groups.len())?;
+    writeln!(
+        out,
+        "Times are sums over each group's goroutines; \"p50/p99 total\" is the distribution of their lifetimes.\n"
+    )?;
+    writeln!(
+        out,
+        "{:>6} {:>9} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  start function",
+        "count", "exec", "exec%", "sched", "network", "sync", "syscall", "blk sys", "other", "p50 tot", "p99 tot"
+    )?;
+    for g in groups {
+        let s = &g.stats;
+        let other_block = s.block_time() - s.network_wait() - s.sync_block();
+        writeln!(
+            out,
+            "{:>6} {:>9} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
+            g.goroutines.len(),
+            human_duration(s.exec_time),
+            format!("{:.1}%", g.exec_share),
+            human_duration(s.sched_wait_time),
+            human_duration(s.network_wait()),
+            human_duration(s.sync_block()),
+            human_duration(s.syscall_time),
+            human_duration(s.syscall_block_time),
+            human_duration(other_block + s.unknown_time()),
+            human_duration(g.total_time.p50),
+            human_duration(g.total_time.p99),
+            group_name(&g.name)
+        )?;
+    }
+    writeln!(
+        out,
+        "\nsched: runnable, waiting for a CPU; network/sync: blocked on the network or on channels, select and \
+         sync primitives;\nsyscall: in system calls; blk sys: in system calls that lost their proc; other: \
+         blocked for other reasons (sleep, GC, ...) or unknown."
+    )?;
+    Ok(())
+}
+
+/// The goroutines of one group, each with its categories.
+fn write_group_goroutines(out: &mut dyn Write, group: &GoroutineGroup, summary: &Summary) -> Result<(), CommandError> {
+    writeln!(
+        out,
+        "{} goroutines start in {}; {:.2}% of all execution time.\n",
+        group.goroutines.len(),
+        group_name(&group.name),
+        group.exec_share
+    )?;
+    let mut members: Vec<_> = group.goroutines.iter().filter_map(|id| summary.goroutines.get(id)).collect();
+    members.sort_by(|a, b| b.stats.total_time.cmp(&a.stats.total_time).then(a.id.cmp(&b.id)));
+    // One column per category any goroutine of the group has, as Go's page shows them.
+    let mut columns: Vec<String> = members
+        .iter()
+        .flat_map(|g| g.stats.non_overlapping().into_keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    columns.sort_by_key(|c| c != trace_analysis::EXECUTION_TIME);
+    writeln!(out, "{:>10} {:>9}  {}", "goroutine", "total", columns.join(" | "))?;
+    for g in members {
+        let stats = g.stats.non_overlapping();
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let t = stats.get(c).copied().unwrap_or(0);
+                format!("{} ({})", human_duration(t), percent(t, g.stats.total_time))
+            })
+            .collect();
+        writeln!(out, "{:>10} {:>9}  {}", g.id, human_duration(g.stats.total_time), cells.join(" | "))?;
+    }
+    Ok(())
+}
+
+/// What a profile covers.
+#[derive(Debug, Clone, Default)]
+pub enum ProfileScope {
+    /// Every goroutine, over its lifetime (`go tool trace -pprof=KIND`).
+    #[default]
+    All,
+    /// The goroutines with this start function.
+    Group(String),
+    /// The regions of this type (their outermost instances).
+    Region(String),
+    /// The regions of the task with this ID.
+    Task(u64),
+}
+
+/// The intervals a scope stands for, or why it matches nothing.
+fn scope_intervals(summary: &Summary, scope: &ProfileScope) -> Result<Intervals, CommandError> {
+    let intervals = match scope {
+        ProfileScope::All => Intervals::goroutines(summary, None),
+        ProfileScope::Group(name) => Intervals::goroutines(summary, Some(name)),
+        ProfileScope::Region(name) => Intervals::regions(summary, |r| r.name == *name),
+        ProfileScope::Task(id) => {
+            let task = summary
+                .tasks
+                .get(id)
+                .ok_or_else(|| CommandError::Usage(format!("the trace has no task with ID {id}")))?;
+            Intervals::task(summary, task)
+        }
+    };
+    if intervals.0.is_empty() {
+        return Err(CommandError::Usage(format!("no goroutine or region matches {scope:?}")));
+    }
+    Ok(intervals)
+}
+
+/// `gotrace pprof KIND FILE -o OUT`: writes one of the four profiles in pprof's format, as
+/// `go tool trace -pprof=KIND` does. Returns the samples written.
+pub fn write_profile(
+    path: &Path,
+    kind: ProfileKind,
+    scope: &ProfileScope,
+    output: &Path,
+) -> Result<Vec<ProfileRecord>, CommandError> {
+    let ir = load_ir(path)?;
+    let summary = summarize(&ir);
+    let records = profile(&ir, kind, &scope_intervals(&summary, scope)?);
+    std::fs::write(output, pprof::encode(&records)).map_err(CommandError::Write)?;
+    stored_error(&ir)?;
+    Ok(records)
+}
+
+/// How many goroutine groups and stacks per profile the report shows.
+const REPORT_ROWS: usize = 8;
+
+/// Whether a function belongs to the program rather than to Go's standard library: `main`,
+/// or a package whose path starts with a domain (`github.com/...`).
+fn is_program_function(func: &str) -> bool {
+    func.starts_with("main.") || func.split('/').next().is_some_and(|first| first.contains('.') && func.contains('/'))
+}
+
+fn frame_text(record: &ProfileRecord) -> String {
+    // The innermost frame outside the runtime says where the goroutine waited; the innermost
+    // frame of the program itself says which code asked for it.
+    let waited = record
+        .stack
+        .iter()
+        .find(|f| !f.func.starts_with("runtime.") && !f.func.starts_with("internal/"))
+        .or(record.stack.first());
+    let Some(waited) = waited else { return "(no stack)".to_owned() };
+    let mut text = format!("{} {}:{}", waited.func, waited.file, waited.line);
+    if let Some(caller) = record.stack.iter().find(|f| is_program_function(&f.func))
+        && caller != waited
+    {
+        text += &format!(" <- {} {}:{}", caller.func, caller.file, caller.line);
+    }
+    text
+}
+
+fn report_json(path: &Path, report: &trace_analysis::Report) -> Value {
+    let o = &report.overview;
+    let profile_json = |records: &[ProfileRecord]| -> Vec<Value> {
+        records
+            .iter()
+            .take(REPORT_ROWS)
+            .map(|r| {
+                json!({
+                    "count": r.count,
+                    "delay_ns": r.time,
+                    "stack": r.stack.iter().map(|f| json!({"function": f.func, "file": f.file, "line": f.line, "pc": f.pc})).collect::<Vec<_>>(),
+                })
+            })
+            .collect()
+    };
+    let timed = |items: &[trace_analysis::Timed]| -> Vec<Value> {
+        items
+            .iter()
+            .map(|t| json!({"type": t.name, "task": t.task, "goroutine": t.goroutine, "start_ns": t.start, "duration_ns": t.duration, "complete": t.complete}))
+            .collect()
+    };
+    json!({
+        "trace": path.display().to_string(),
+        "overview": {
+            "format_version": o.format_version,
+            "duration_ns": o.duration,
+            "events": o.events,
+            "goroutines": o.goroutines,
+            "procs": o.procs,
+            "max_gomaxprocs": o.max_gomaxprocs,
+            "threads": o.threads,
+            "gc_cycles": o.gc_cycles,
+            "stw_pauses": o.stw_pauses,
+            "stw_total_ns": o.stw_total,
+            "stw_max_ns": o.stw_max,
+        },
+        "findings": report.findings,
+        "groups": report.groups.iter().map(|g| group_json(g, &report.summary, false)).collect::<Vec<_>>(),
+        "profiles": report.profiles.iter().map(|(k, r)| (k.name().to_owned(), Value::from(profile_json(r)))).collect::<serde_json::Map<_, _>>(),
+        "slowest_tasks": timed(&report.slowest_tasks),
+        "slowest_regions": timed(&report.slowest_regions),
+        "mmu": report.mmu.iter().map(|p| json!({"window_ns": p.window, "mmu": p.mmu, "worst_window_start_ns": p.worst.map(|w| w.time)})).collect::<Vec<_>>(),
+    })
+}
+
+/// The `analyze` report for people: overview, findings, where goroutines' time went, the top
+/// waiting places of each profile, the slowest tasks and regions, and the MMU.
+fn write_report(out: &mut dyn Write, path: &Path, report: &trace_analysis::Report) -> Result<(), CommandError> {
+    let o = &report.overview;
+    writeln!(out, "Trace        {}", path.display())?;
+    writeln!(out, "Duration     {}", human_duration(o.duration))?;
+    writeln!(
+        out,
+        "Contents     {} events, {} goroutines, {} procs{}, {} threads",
+        crate::grouped(o.events),
+        crate::grouped(o.goroutines),
+        o.procs,
+        o.max_gomaxprocs.map_or(String::new(), |n| format!(" (GOMAXPROCS up to {n})")),
+        o.threads
+    )?;
+    writeln!(
+        out,
+        "GC           {} cycles began; {} stop-the-world pauses, {} in all, the longest {}",
+        o.gc_cycles,
+        o.stw_pauses,
+        human_duration(o.stw_total),
+        human_duration(o.stw_max)
+    )?;
+
+    writeln!(out, "\nFindings")?;
+    if report.findings.is_empty() {
+        writeln!(out, "  nothing stands out: no goroutine of the program waited for most of the trace")?;
+    }
+    for finding in &report.findings {
+        writeln!(out, "  - {finding}")?;
+    }
+
+    writeln!(out, "\nGoroutine groups (by start function), most execution time first")?;
+    let groups: Vec<&GoroutineGroup> = report.groups.iter().take(REPORT_ROWS).collect();
+    write_groups(out, &groups, report.summary.goroutines.len())?;
+    if report.groups.len() > REPORT_ROWS {
+        writeln!(out, "({} more groups: gotrace goroutines {})", report.groups.len() - REPORT_ROWS, path.display())?;
+    }
+
+    for (kind, records) in &report.profiles {
+        let total: Nanos = records.iter().map(|r| r.time).sum();
+        writeln!(
+            out,
+            "\nTop {} ({} in all; gotrace pprof {} FILE -o OUT for the whole profile)",
+            kind.description(),
+            human_duration(total),
+            kind.name()
+        )?;
+        if records.is_empty() {
+            writeln!(out, "  none")?;
+        }
+        for r in records.iter().take(5) {
+            writeln!(
+                out,
+                "  {:>9} {:>6} {:>7}x  {}",
+                human_duration(r.time),
+                percent(r.time, total),
+                r.count,
+                frame_text(r)
+            )?;
+        }
+    }
+
+    for (title, items) in [("tasks", &report.slowest_tasks), ("regions", &report.slowest_regions)] {
+        writeln!(out, "\nSlowest {title}")?;
+        if items.is_empty() {
+            writeln!(out, "  none")?;
+        }
+        for t in items.iter() {
+            let whose =
+                if title == "tasks" { format!("task {}", t.task) } else { format!("goroutine {}", t.goroutine) };
+            let partial = if t.complete { "" } else { " (cut by the trace)" };
+            writeln!(out, "  {:>9}  {:?} {whose}{partial}", human_duration(t.duration), t.name)?;
+        }
+    }
+
+    writeln!(out, "\nMinimum mutator utilization (share of the CPU left to the program in the worst window)")?;
+    if report.mmu.is_empty() {
+        writeln!(out, "  not available: the trace does not record GOMAXPROCS")?;
+    }
+    for p in &report.mmu {
+        let at = p.worst.map_or(String::new(), |w| {
+            format!(", worst window at {}", human_duration(w.time - report.summary.start_time))
+        });
+        writeln!(out, "  {:>9} windows: {:.1}%{at}", human_duration(p.window), p.mmu * 100.0)?;
+    }
+    Ok(())
+}
+
+/// Options of `gotrace analyze`.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    /// JSON instead of text.
+    pub json: bool,
+}
+
+/// `gotrace analyze`: the report on a trace, then (for a trace file) its layout: format
+/// version, generations, batches and records by type.
+pub fn analyze(path: &Path, options: &AnalyzeOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let report = trace_analysis::report(&ir);
+    if options.json {
+        let mut value = report_json(path, &report);
+        value["error"] = ir.error().map(|e| e.message.clone()).into();
+        write_json(out, &value)?;
+        return stored_error(&ir);
+    }
+    write_report(out, path, &report)?;
+    if ir.error().is_some() {
+        writeln!(out, "\nThe trace is damaged: everything above covers the events before the damage.")?;
+    }
+    let file = crate::open(path)?;
+    if !TraceIr::is_ir(file.bytes()) {
+        writeln!(out, "\nFile layout")?;
+        let summary = trace_format::summarize(file.bytes()).map_err(CommandError::Trace)?;
+        crate::write_summary(path, &summary, out)?;
+    }
+    stored_error(&ir)
+}
+
+fn durations_json(mut durations: Vec<Nanos>) -> Value {
+    durations.sort_unstable();
+    percentiles_json(&Percentiles::of(durations))
+}
+
+fn histogram_json(histogram: &trace_analysis::TimeHistogram) -> Value {
+    histogram.rows().into_iter().map(|(min, count)| json!({"from_ns": min, "count": count})).collect()
+}
+
+/// A histogram on one line: each bucket's lower bound and count (`1.00ms:5 1.58ms:2`).
+fn histogram_text(histogram: &trace_analysis::TimeHistogram) -> String {
+    let rows = histogram.rows();
+    let cells: Vec<String> =
+        rows.iter().filter(|(_, n)| *n > 0).map(|(min, n)| format!("{}:{n}", human_duration(*min))).collect();
+    cells.join(" ")
+}
+
+/// `gotrace tasks`: user tasks by type with the distribution of their durations; with a type,
+/// each task of it with its events.
+pub fn tasks(path: &Path, task_type: Option<&str>, as_json: bool, out: &mut dyn Write) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let summary = summarize(&ir);
+    let types = trace_analysis::task_types(&summary);
+    let selected: Vec<_> = types.iter().filter(|t| task_type.is_none_or(|n| t.name == n)).collect();
+    if let Some(name) = task_type
+        && selected.is_empty()
+    {
+        return Err(CommandError::Usage(format!("the trace has no task of type {name:?}")));
+    }
+    let durations = |t: &trace_analysis::TaskType| -> Vec<Nanos> {
+        t.tasks
+            .iter()
+            .map(|id| &summary.tasks[id])
+            .filter(|t| t.is_complete())
+            .map(|t| {
+                let (start, end) = summary.task_interval(t);
+                end - start
+            })
+            .collect()
+    };
+    if as_json {
+        let value: Vec<Value> = selected
+            .iter()
+            .map(|t| {
+                let mut v = json!({
+                    "type": t.name,
+                    "count": t.tasks.len(),
+                    "complete_durations": durations_json(durations(t)),
+                    "histogram": histogram_json(&t.histogram),
+                });
+                if task_type.is_some() {
+                    v["tasks"] = t
+                        .tasks
+                        .iter()
+                        .map(|id| {
+                            let task = &summary.tasks[id];
+                            let (start, end) = summary.task_interval(task);
+                            json!({
+                                "id": id,
+                                "parent": task.parent,
+                                "start_ns": start,
+                                "duration_ns": end - start,
+                                "complete": task.is_complete(),
+                                "goroutines": task.goroutines,
+                                "events": trace_analysis::task_events(&summary, task).into_iter().map(|e| json!({"time_ns": e.time, "goroutine": e.goroutine, "what": e.what})).collect::<Vec<_>>(),
+                            })
+                        })
+                        .collect();
+                }
+                v
+            })
+            .collect();
+        write_json(out, &json!({ "task_types": value }))?;
+        return stored_error(&ir);
+    }
+    if task_type.is_none() {
+        writeln!(
+            out,
+            "{:>6} {:>9} {:>9} {:>9}  {:<20} durations of complete tasks",
+            "count", "p50", "p90", "max", "type"
+        )?;
+        for t in &selected {
+            let p = Percentiles::of(durations(t));
+            writeln!(
+                out,
+                "{:>6} {:>9} {:>9} {:>9}  {:<20} {}",
+                t.tasks.len(),
+                human_duration(p.p50),
+                human_duration(p.p90),
+                human_duration(p.max),
+                format!("{:?}", t.name),
+                histogram_text(&t.histogram)
+            )?;
+        }
+        return stored_error(&ir);
+    }
+    for t in selected {
+        for id in &t.tasks {
+            let task = &summary.tasks[id];
+            let (start, end) = summary.task_interval(task);
+            let state = if task.is_complete() { "complete" } else { "incomplete" };
+            writeln!(
+                out,
+                "task {id} {:?}: {} at {} ({state}), goroutines {:?}",
+                t.name,
+                human_duration(end - start),
+                human_duration(start - summary.start_time),
+                task.goroutines
+            )?;
+            for e in trace_analysis::task_events(&summary, task) {
+                writeln!(out, "  {:>10}  G{:<6} {}", human_duration(e.time - summary.start_time), e.goroutine, e.what)?;
+            }
+        }
+    }
+    stored_error(&ir)
+}
+
+/// `gotrace regions`: user regions by type and starting place, with the distribution of
+/// their durations.
+pub fn regions(path: &Path, as_json: bool, out: &mut dyn Write) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let summary = summarize(&ir);
+    let types = trace_analysis::region_types(&ir, &summary);
+    let durations = |t: &trace_analysis::RegionType| -> Vec<Nanos> {
+        t.regions
+            .iter()
+            .map(|&(_, i)| {
+                let (start, end) = summary.region_interval(&summary.regions[i]);
+                end - start
+            })
+            .collect()
+    };
+    let place = |t: &trace_analysis::RegionType| {
+        t.frame.as_ref().map_or("(unknown)".to_owned(), |f| format!("{} {}:{}", f.func, f.file, f.line))
+    };
+    if as_json {
+        let value: Vec<Value> = types
+            .iter()
+            .map(|t| {
+                json!({
+                    "type": t.name,
+                    "started_at": place(t),
+                    "count": t.regions.len(),
+                    "durations": durations_json(durations(t)),
+                    "histogram": histogram_json(&t.histogram),
+                    "goroutines": t.regions.iter().map(|r| r.0).collect::<std::collections::BTreeSet<_>>(),
+                })
+            })
+            .collect();
+        write_json(out, &json!({ "region_types": value }))?;
+        return stored_error(&ir);
+    }
+    writeln!(out, "{:>6} {:>9} {:>9} {:>9}  {:<20} started at; durations", "count", "p50", "p90", "max", "type")?;
+    for t in &types {
+        let p = Percentiles::of(durations(t));
+        writeln!(
+            out,
+            "{:>6} {:>9} {:>9} {:>9}  {:<20} {}; {}",
+            t.regions.len(),
+            human_duration(p.p50),
+            human_duration(p.p90),
+            human_duration(p.max),
+            format!("{:?}", t.name),
+            place(t),
+            histogram_text(&t.histogram)
+        )?;
+    }
+    stored_error(&ir)
+}
+
+/// `gotrace mmu`: the minimum mutator utilization at window sizes from 100 µs to 10 s, with
+/// the worst windows.
+pub fn mmu(
+    path: &Path,
+    flags: trace_analysis::UtilFlags,
+    worst: usize,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let utilization = trace_analysis::mutator_utilization(&ir, flags);
+    if utilization.is_empty() {
+        return Err(CommandError::Usage(
+            "the trace does not record GOMAXPROCS (Go 1.21 and older traces): no MMU".into(),
+        ));
+    }
+    let curve = trace_analysis::MmuCurve::new(&utilization);
+    let start = utilization.iter().filter_map(|s| s.first()).map(|c| c.time).min().unwrap_or(0);
+    let windows: Vec<Nanos> = [100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000]
+        .into_iter()
+        .filter(|&w| w <= curve.span())
+        .collect();
+    let rows: Vec<_> = windows.iter().map(|&w| (w, curve.mmu(w), curve.worst_windows(w, worst))).collect();
+    if as_json {
+        let value: Vec<Value> = rows
+            .iter()
+            .map(|(w, mmu, worst)| json!({"window_ns": w, "mmu": mmu, "worst": worst.iter().map(|x| json!({"start_ns": x.time, "utilization": x.util})).collect::<Vec<_>>()}))
+            .collect();
+        write_json(out, &json!({ "flags": flags.names(), "points": value }))?;
+        return stored_error(&ir);
+    }
+    writeln!(
+        out,
+        "Minimum mutator utilization ({}): the share of the CPU the program had in its worst window.",
+        flags.names()
+    )?;
+    for (w, mmu, worst) in rows {
+        let cells: Vec<String> =
+            worst.iter().map(|x| format!("{:.1}% at {}", x.util * 100.0, human_duration(x.time - start))).collect();
+        writeln!(out, "  {:>9}: {:>5.1}%   worst: {}", human_duration(w), mmu * 100.0, cells.join(", "))?;
+    }
+    stored_error(&ir)
 }

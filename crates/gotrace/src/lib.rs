@@ -4,15 +4,20 @@
 //! Every command reads a trace through `trace-format` and writes text to the writer it is
 //! given; errors are [`CommandError`]s whose messages are meant for the person at the terminal.
 
-pub mod analysis;
-
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use trace_format::ir::TraceIr;
 use trace_format::text::{DumpError, write_parsed_dump_with_progress, write_wire_dump};
-use trace_format::{BatchKind, TraceFile, WireSummary, summarize};
+use trace_format::{BatchKind, TraceFile, WireSummary};
+
+mod analysis;
+
+pub use analysis::{
+    AnalyzeOptions, GoroutinesOptions, ProfileScope, analyze, goroutines, human_duration, mmu, regions, tasks,
+    write_profile,
+};
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -34,6 +39,8 @@ pub enum CommandError {
     /// The file is an IR file that cannot be read, or one given to a command that needs the
     /// trace itself.
     Ir(String),
+    /// The arguments ask for something the trace does not have (a goroutine group, a task).
+    Usage(String),
     /// The viewer's server could not start (the address is taken, no random source).
     Serve(io::Error),
 }
@@ -46,6 +53,7 @@ impl fmt::Display for CommandError {
             CommandError::Write(error) => write!(f, "cannot write the output: {error}"),
             CommandError::Stored(message) => f.write_str(message),
             CommandError::Ir(message) => f.write_str(message),
+            CommandError::Usage(message) => f.write_str(message),
             CommandError::Serve(error) => write!(f, "cannot start the viewer: {error}"),
         }
     }
@@ -158,6 +166,37 @@ pub fn write_ir(path: &Path, output: &Path) -> Result<(u64, usize), CommandError
     Ok((ir.event_count(), size as usize))
 }
 
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
+}
+
+/// Formats an integer with thousands separators, for numbers a person reads.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn batch_kind_name(kind: BatchKind) -> String {
+    match kind {
+        BatchKind::Events => "events".into(),
+        BatchKind::Strings => "string table".into(),
+        BatchKind::Stacks => "stack table".into(),
+        BatchKind::CpuSamples => "CPU samples".into(),
+        BatchKind::Sync => "clock (sync/frequency)".into(),
+        BatchKind::Experimental(exp) => {
+            let name = trace_format::spec::EXPERIMENTS.get(usize::from(exp)).copied().unwrap_or("unknown");
+            format!("experiment {exp} ({name})")
+        }
+    }
+}
+
 /// How `gotrace view` serves the timeline.
 pub struct ViewSettings {
     /// The address to listen on; loopback with a free port unless the user chose one.
@@ -211,50 +250,7 @@ pub fn export_chrome(path: &Path, output: &Path) -> Result<(), CommandError> {
     ir.error().map_or(Ok(()), |error| Err(CommandError::Stored(error.message.clone())))
 }
 
-/// `gotrace analyze`: a report on the trace. Today this is the wire-level summary:
-/// format version, generations, threads, batches and records by type.
-pub fn analyze(path: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
-    let file = open(path)?;
-    reject_ir(path, file.bytes())?;
-    let summary = summarize(file.bytes()).map_err(CommandError::Trace)?;
-    write_summary(path, &summary, out)?;
-    match summary.error {
-        Some(error) => Err(CommandError::Trace(error)),
-        None => Ok(()),
-    }
-}
-
-fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
-}
-
-/// Formats an integer with thousands separators, for numbers a person reads.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn batch_kind_name(kind: BatchKind) -> String {
-    match kind {
-        BatchKind::Events => "events".into(),
-        BatchKind::Strings => "string table".into(),
-        BatchKind::Stacks => "stack table".into(),
-        BatchKind::CpuSamples => "CPU samples".into(),
-        BatchKind::Sync => "clock (sync/frequency)".into(),
-        BatchKind::Experimental(exp) => {
-            let name = trace_format::spec::EXPERIMENTS.get(usize::from(exp)).copied().unwrap_or("unknown");
-            format!("experiment {exp} ({name})")
-        }
-    }
-}
-
+/// Writes the wire-level summary (the file's layout) of a trace.
 fn write_summary(path: &Path, s: &WireSummary, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "Trace        {} ({} bytes)", path.display(), grouped(s.file_size))?;
     writeln!(out, "Format       {} trace, written by {}", s.version, s.version.written_by())?;

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gotrace::CommandError;
-use trace_analysis::profiles::ProfileKind;
 
 /// Read Go execution traces (from runtime/trace, `go test -trace`, or /debug/pprof/trace)
 /// and show what the goroutines did.
@@ -14,8 +13,7 @@ use trace_analysis::profiles::ProfileKind;
 #[command(name = "gotrace", version, about, long_about = None)]
 #[command(after_help = "Examples:\n  \
     gotrace analyze trace.out          Summarize a trace\n  \
-    gotrace dump --wire trace.out      Print every raw record, as `go tool trace -d=wire` does\n  \
-    gotrace view trace.out             Open the timeline in a browser")]
+    gotrace dump --wire trace.out      Print every raw record, as `go tool trace -d=wire` does")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,38 +21,112 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print a report on a trace: its format version, generations, threads, batches, and
-    /// events by type with the share of the file each takes.
-    Analyze {
-        /// The trace file.
-        file: PathBuf,
-    },
-    /// Show the goroutines grouped by start function, ranked by execution time, with where
-    /// their time went (execution, scheduler wait, blocking by reason, system calls) and the
-    /// spread of their lifetimes. The figures are those of `go tool trace`'s goroutine pages.
+    /// Print a report on a trace to read top to bottom: an overview, findings in plain
+    /// language, goroutine groups by where their time went, the top places goroutines waited
+    /// (network, synchronization, syscalls, scheduler), the slowest tasks and regions, the
+    /// minimum mutator utilization, and the file's layout.
     #[command(after_help = "Examples:\n  \
-        gotrace goroutines trace.out\n  \
-        gotrace goroutines --json trace.out | jq '.groups[0]'")]
-    Goroutines {
-        /// Print every group and goroutine as JSON, with exact nanoseconds.
+        gotrace analyze trace.out\n  \
+        gotrace analyze trace.out --json | jq .findings")]
+    Analyze {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Print the report as JSON (times in nanoseconds).
         #[arg(long)]
         json: bool,
+    },
+    /// Show the goroutines grouped by start function, ranked by execution time, with where
+    /// their time went: running, waiting for a CPU, blocked (network, synchronization, other),
+    /// in system calls. The numbers are those of `go tool trace`'s goroutine pages.
+    #[command(after_help = "Examples:\n  \
+        gotrace goroutines trace.out                                  The groups\n  \
+        gotrace goroutines trace.out --group 'net/http.(*conn).serve'  Each goroutine of one group\n  \
+        gotrace goroutines trace.out --json | jq '.groups[0]'         As data")]
+    Goroutines {
         /// The trace file (or an IR file made by `gotrace ir`).
         file: PathBuf,
+        /// Show each goroutine of the group with this start function.
+        #[arg(long)]
+        group: Option<String>,
+        /// Print JSON instead of a table (times in nanoseconds).
+        #[arg(long)]
+        json: bool,
     },
-    /// Write a profile of where goroutines waited, as a gzipped pprof file for `go tool pprof`:
-    /// net (network), sync (channels, mutexes, select), syscall, or sched (waiting for a proc).
+    /// Write a pprof profile of where goroutines waited, as `go tool trace -pprof=KIND` does:
+    /// net (blocked on the network), sync (on channels, select, sync primitives), syscall (in
+    /// system calls) or sched (runnable, waiting for a CPU). Open it with `go tool pprof`.
     #[command(after_help = "Examples:\n  \
         gotrace pprof sync trace.out -o sync.pb.gz && go tool pprof -top sync.pb.gz\n  \
-        gotrace pprof sched trace.out -o sched.pb.gz && go tool pprof -http=: sched.pb.gz")]
+        gotrace pprof net trace.out -o net.pb.gz --group 'net/http.(*conn).serve'\n  \
+        gotrace pprof sched trace.out -o sched.pb.gz --region fetch")]
     Pprof {
-        /// Which profile.
-        kind: ProfileArg,
+        /// Which profile: net, sync, syscall or sched.
+        #[arg(value_parser = ["net", "sync", "syscall", "sched"])]
+        kind: String,
         /// The trace file (or an IR file made by `gotrace ir`).
         file: PathBuf,
-        /// Where to write the profile.
+        /// Where to write the profile (gzipped protobuf).
         #[arg(short, long)]
         output: PathBuf,
+        /// Only the goroutines with this start function.
+        #[arg(long, conflicts_with_all = ["region", "task"])]
+        group: Option<String>,
+        /// Only the time inside regions of this type.
+        #[arg(long, conflicts_with = "task")]
+        region: Option<String>,
+        /// Only the time inside the regions of the task with this ID.
+        #[arg(long)]
+        task: Option<u64>,
+    },
+    /// Show user tasks (runtime/trace.NewTask) by type, with the distribution of their
+    /// durations; with --type, each task of that type with its events, regions and logs.
+    #[command(after_help = "Examples:\n  gotrace tasks trace.out\n  gotrace tasks trace.out --type fetch")]
+    Tasks {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Show each task of this type.
+        #[arg(long = "type")]
+        task_type: Option<String>,
+        /// Print JSON instead of a table (times in nanoseconds).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show user regions (runtime/trace.WithRegion, StartRegion) by type and the place they
+    /// began, with the distribution of their durations.
+    Regions {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Print JSON instead of a table (times in nanoseconds).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the minimum mutator utilization: for windows from 100 µs to 10 s, the smallest share
+    /// of the CPU the program (not the garbage collector) had, and where.
+    #[command(after_help = "Examples:\n  gotrace mmu trace.out\n  gotrace mmu trace.out --per-proc --no-sweep")]
+    Mmu {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// One utilization per proc, the worst proc counting, instead of the whole program.
+        #[arg(long)]
+        per_proc: bool,
+        /// Do not count stop-the-world pauses as time lost.
+        #[arg(long)]
+        no_stw: bool,
+        /// Do not count background mark workers as time lost.
+        #[arg(long)]
+        no_background: bool,
+        /// Do not count mark assists as time lost.
+        #[arg(long)]
+        no_assist: bool,
+        /// Do not count sweeping as time lost.
+        #[arg(long)]
+        no_sweep: bool,
+        /// How many worst windows to show per window size.
+        #[arg(long, default_value_t = 3)]
+        worst: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Read a whole trace into gotrace's compact intermediate representation and store it, so
     /// that later commands skip parsing and ordering.
@@ -118,42 +190,50 @@ enum Command {
     },
 }
 
-/// The profiles `gotrace pprof` writes.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ProfileArg {
-    /// Time blocked on the network.
-    Net,
-    /// Time blocked on channels, mutexes, select and other synchronization.
-    Sync,
-    /// Time in system calls.
-    Syscall,
-    /// Time runnable but waiting for a proc (scheduler latency).
-    Sched,
-}
-
-impl ProfileArg {
-    fn kind(self) -> ProfileKind {
-        match self {
-            ProfileArg::Net => ProfileKind::Network,
-            ProfileArg::Sync => ProfileKind::Sync,
-            ProfileArg::Syscall => ProfileKind::Syscall,
-            ProfileArg::Sched => ProfileKind::Sched,
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = io::stdout().lock();
     let result = match &cli.command {
-        Command::Analyze { file } => gotrace::analyze(file, &mut stdout),
+        Command::Analyze { file, json } => {
+            gotrace::analyze(file, &gotrace::AnalyzeOptions { json: *json }, &mut stdout)
+        }
         Command::Ir { file, output } => gotrace::write_ir(file, output).map(|(events, bytes)| {
             eprintln!("wrote {} events in {bytes} bytes to {}", events, output.display());
         }),
-        Command::Goroutines { file, json } => gotrace::analysis::goroutines(file, *json, &mut stdout),
-        Command::Pprof { kind, file, output } => gotrace::analysis::pprof(kind.kind(), file, output).map(|stacks| {
-            eprintln!("wrote {stacks} stacks to {}", output.display());
-        }),
+        Command::Goroutines { file, group, json } => {
+            let options = gotrace::GoroutinesOptions { group: group.clone(), json: *json };
+            gotrace::goroutines(file, &options, &mut stdout)
+        }
+        Command::Pprof { kind, file, output, group, region, task } => {
+            let scope = match (group, region, task) {
+                (Some(g), _, _) => gotrace::ProfileScope::Group(g.clone()),
+                (_, Some(r), _) => gotrace::ProfileScope::Region(r.clone()),
+                (_, _, Some(t)) => gotrace::ProfileScope::Task(*t),
+                _ => gotrace::ProfileScope::All,
+            };
+            let kind = trace_analysis::ProfileKind::from_name(kind).expect("clap checked the name");
+            gotrace::write_profile(file, kind, &scope, output).map(|records| {
+                let time: i64 = records.iter().map(|r| r.time).sum();
+                eprintln!(
+                    "wrote {} stacks, {} in all, to {}",
+                    records.len(),
+                    gotrace::human_duration(time),
+                    output.display()
+                );
+            })
+        }
+        Command::Tasks { file, task_type, json } => gotrace::tasks(file, task_type.as_deref(), *json, &mut stdout),
+        Command::Regions { file, json } => gotrace::regions(file, *json, &mut stdout),
+        Command::Mmu { file, per_proc, no_stw, no_background, no_assist, no_sweep, worst, json } => {
+            let flags = trace_analysis::UtilFlags {
+                stw: !no_stw,
+                background: !no_background,
+                assist: !no_assist,
+                sweep: !no_sweep,
+                per_proc: *per_proc,
+            };
+            gotrace::mmu(file, flags, *worst, *json, &mut stdout)
+        }
         Command::View { file, addr, no_open } => {
             let settings = gotrace::ViewSettings { addr: *addr, open_browser: !no_open };
             gotrace::view(file, &settings, |url| {

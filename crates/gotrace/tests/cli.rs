@@ -114,38 +114,183 @@ fn ir_of_a_damaged_trace_reports_the_same_error() {
     assert_eq!(from_trace.stderr, from_ir.stderr);
 }
 
-#[test]
-fn goroutines_json_lists_groups_with_their_goroutines() {
-    let out = gotrace(&["goroutines", "--json", fixture().to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let groups = value["groups"].as_array().expect("groups");
-    let main = groups.iter().find(|g| g["start_function"] == "main.main").expect("the main goroutine's group");
-    assert_eq!(main["count"], 1);
-    let goroutine = &main["goroutines"][0];
-    assert!(goroutine["categories_ns"]["Execution time"].as_i64().unwrap() > 0);
-    // Groups are ranked by execution time.
-    let exec: Vec<i64> = groups.iter().map(|g| g["exec_time_ns"].as_i64().unwrap()).collect();
-    assert!(exec.windows(2).all(|w| w[0] >= w[1]), "{exec:?}");
+fn fixture_named(version: &str, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/traces/{version}/{name}.trace"))
+}
+
+/// Go's stored output of `analysis` (goroutines, profiles) for a fixture.
+fn go_golden(trace: &std::path::Path, analysis: &str) -> Vec<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(trace.with_extension(format!("{analysis}.gz"))).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap();
+    text.lines().map(str::to_owned).collect()
 }
 
 #[test]
-fn pprof_writes_a_profile_with_the_library_samples() {
-    let path = scratch("sync.pb.gz");
-    let out = gotrace(&["pprof", "sync", fixture().to_str().unwrap(), "-o", path.to_str().unwrap()]);
+fn goroutines_json_has_gos_groups() {
+    let trace = fixture_named("1.27.3", "shutdown");
+    let out = gotrace(&["goroutines", "--json", trace.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let written = trace_analysis::profiles::records_from_pprof(&std::fs::read(&path).unwrap()).unwrap();
-    let ir = trace_format::ir::TraceIr::from_trace(&std::fs::read(fixture()).unwrap()).unwrap();
-    let summary = trace_analysis::goroutines::summarize(&ir);
-    let expected = trace_analysis::profiles::profile(
-        &ir,
-        trace_analysis::profiles::ProfileKind::Sync,
-        &trace_analysis::profiles::whole_goroutines(&summary),
-    );
-    assert!(!expected.is_empty());
-    assert_eq!(written, expected);
-    let bad = gotrace(&["pprof", "heap", fixture().to_str().unwrap(), "-o", path.to_str().unwrap()]);
-    assert_eq!(bad.status.code(), Some(2), "an unknown profile is a usage error");
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let groups = value["groups"].as_array().unwrap();
+    // Go's goroutine list: one "group NAME COUNT EXEC" line per group.
+    let mut expected: Vec<(String, u64, i64)> = go_golden(&trace, "goroutines")
+        .iter()
+        .filter_map(|l| l.strip_prefix("group\t"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            (cells[0].to_owned(), cells[1].parse().unwrap(), cells[2].parse().unwrap())
+        })
+        .collect();
+    let mut ours: Vec<(String, u64, i64)> = groups
+        .iter()
+        .map(|g| {
+            let name = g["name"].as_str().unwrap();
+            let name = if name.is_empty() { trace_analysis::golden::UNNAMED_GROUP } else { name };
+            (name.to_owned(), g["count"].as_u64().unwrap(), g["stats"]["execution_ns"].as_i64().unwrap())
+        })
+        .collect();
+    expected.sort();
+    ours.sort();
+    assert_eq!(ours, expected);
+}
+
+#[test]
+fn goroutines_table_and_unknown_group() {
+    let trace = fixture_named("1.27.3", "shutdown");
+    let out = gotrace(&["goroutines", trace.to_str().unwrap(), "--group", "net/http.(*conn).serve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Block time (network)"), "{text}");
+    let out = gotrace(&["goroutines", trace.to_str().unwrap(), "--group", "no.such"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no goroutine starts in \"no.such\""));
+}
+
+#[test]
+fn pprof_writes_gos_samples() {
+    let trace = fixture_named("1.27.3", "allevents");
+    for kind in ["net", "sync", "syscall", "sched"] {
+        let output = scratch(&format!("{kind}.pb.gz"));
+        let out = gotrace(&["pprof", kind, trace.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let records = trace_analysis::pprof::decode(&std::fs::read(&output).unwrap()).unwrap();
+        let kind = trace_analysis::ProfileKind::from_name(kind).unwrap();
+        let ours = trace_analysis::golden::profiles(&[(kind, records)]);
+        let prefix = format!("{} ", kind.name());
+        let expected: Vec<String> = go_golden(&trace, "profiles")
+            .into_iter()
+            .filter(|l| l.starts_with(&prefix) || *l == format!("profile {}", kind.name()))
+            .collect();
+        assert_eq!(ours, expected, "{}", kind.name());
+    }
+}
+
+fn analyze_json(trace: &std::path::Path) -> serde_json::Value {
+    let out = gotrace(&["analyze", "--json", trace.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn findings(report: &serde_json::Value) -> Vec<String> {
+    report["findings"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_owned()).collect()
+}
+
+/// The number of goroutines Go's goroutine list gives a start function.
+fn go_group_count(trace: &std::path::Path, name: &str) -> u64 {
+    go_golden(trace, "goroutines")
+        .iter()
+        .find_map(|l| l.strip_prefix(&format!("group\t{name}\t")))
+        .and_then(|rest| rest.split('\t').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("Go lists no group {name}"))
+}
+
+#[test]
+fn analyze_names_the_goroutine_stuck_in_network_wait() {
+    let trace = fixture_named("1.27.3", "shutdown");
+    let report = analyze_json(&trace);
+    let findings = findings(&report);
+    let stuck = findings.iter().find(|f| f.contains("net/http.(*conn).serve")).expect("a finding on the connection");
+    assert!(stuck.starts_with("one goroutine of net/http.(*conn).serve spent 99."), "{stuck}");
+    assert!(stuck.ends_with("waiting on the network"), "{stuck}");
+    let text = String::from_utf8(gotrace(&["analyze", trace.to_str().unwrap()]).stdout).unwrap();
+    assert!(text.contains(stuck.as_str()), "the text report states the same finding:\n{text}");
+}
+
+#[test]
+fn analyze_explains_why_per_column_mandelbrot_is_faster() {
+    let (pixel, column) = (fixture_named("1.27.3", "mandelbrot-pixel"), fixture_named("1.27.3", "mandelbrot-column"));
+    let mut waits = Vec::new();
+    for (trace, group) in [(&pixel, "main.renderPixel.func1"), (&column, "main.renderColumn.func1")] {
+        let report = analyze_json(trace);
+        let count = go_group_count(trace, group);
+        let finding = findings(&report)
+            .into_iter()
+            .find(|f| f.contains(group))
+            .unwrap_or_else(|| panic!("no finding on {group}: {report}"));
+        assert!(finding.starts_with(&format!("{count} goroutines of {group} spent")), "{finding}");
+        assert!(finding.contains("waiting for a CPU"), "{finding}");
+        let stats = report["groups"].as_array().unwrap().iter().find(|g| g["name"] == group).unwrap();
+        waits.push((count, stats["stats"]["sched_wait_ns"].as_i64().unwrap()));
+    }
+    // Per pixel: many more goroutines, and far more time waiting for a CPU.
+    assert!(waits[0].0 > 10 * waits[1].0, "{waits:?}");
+    assert!(waits[0].1 > 10 * waits[1].1, "{waits:?}");
+}
+
+#[test]
+fn analyze_reports_tasks_regions_and_mmu() {
+    let report = analyze_json(&fixture());
+    assert!(report["overview"]["duration_ns"].as_i64().unwrap() > 0);
+    assert!(report["overview"]["gc_cycles"].as_u64().unwrap() > 0);
+    let tasks = report["slowest_tasks"].as_array().unwrap();
+    assert!(!tasks.is_empty());
+    let durations: Vec<i64> = tasks.iter().map(|t| t["duration_ns"].as_i64().unwrap()).collect();
+    assert!(durations.windows(2).all(|w| w[0] >= w[1]), "slowest first: {durations:?}");
+    assert!(!report["slowest_regions"].as_array().unwrap().is_empty());
+    for point in report["mmu"].as_array().unwrap() {
+        let mmu = point["mmu"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&mmu), "{point}");
+    }
+}
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = gotrace(args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn tasks_regions_and_mmu_commands() {
+    let trace = fixture();
+    let golden = go_golden(&trace, "tasks");
+    let go_counts = |prefix: &str| -> Vec<u64> {
+        let mut counts: Vec<u64> = golden
+            .iter()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .map(|l| l.split('\t').nth(1).unwrap().parse().unwrap())
+            .collect();
+        counts.sort();
+        counts
+    };
+    let tasks = json_of(&["tasks", "--json", trace.to_str().unwrap()]);
+    let mut ours: Vec<u64> =
+        tasks["task_types"].as_array().unwrap().iter().map(|t| t["count"].as_u64().unwrap()).collect();
+    ours.sort();
+    assert_eq!(ours, go_counts("task-type\t"));
+
+    let regions = json_of(&["regions", "--json", trace.to_str().unwrap()]);
+    let mut ours: Vec<u64> =
+        regions["region_types"].as_array().unwrap().iter().map(|t| t["count"].as_u64().unwrap()).collect();
+    ours.sort();
+    assert_eq!(ours, go_counts("region-type\t"));
+
+    let mmu = json_of(&["mmu", "--json", trace.to_str().unwrap()]);
+    let values: Vec<f64> = mmu["points"].as_array().unwrap().iter().map(|p| p["mmu"].as_f64().unwrap()).collect();
+    assert!(values.len() >= 3, "{mmu}");
+    // Longer windows can only be better on average.
+    assert!(values.windows(2).all(|w| w[0] <= w[1]), "{values:?}");
 }
 
 #[test]

@@ -1,59 +1,113 @@
-//! Per-goroutine time accounting, user tasks and regions: the summary `go tool trace` builds
-//! for its goroutine, task and region pages (Go's `internal/trace.Summarizer`), computed the
-//! same way so that the numbers agree to the nanosecond.
+//! Per-goroutine time statistics, user regions and tasks, computed in one pass over the events
+//! with the definitions of Go 1.27's `internal/trace` summarizer (what `go tool trace` shows on
+//! its goroutine, task and region pages).
+//!
+//! Every goroutine's time is split into non-overlapping categories (execution, scheduler wait,
+//! syscall execution, syscall block, block time by reason, and what is left unknown); the time
+//! it spent in special ranges (GC mark assist, sweeping, stop-the-world pauses) overlaps them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-use trace_format::ir::{StackHandle, TraceIr};
-use trace_format::{Details, Event, EventKind, GoState, ProcState, Scope, Transition};
+use rustc_hash::FxHashMap;
+use trace_format::ir::TraceIr;
+use trace_format::{Details, Event, EventKind, EventTables, GoState, NONE, ProcState, RangePhase, Scope, Transition};
 
-/// Where a goroutine's time went. All but `total_time` and `range_time` are disjoint.
+/// Time in nanoseconds, as the events carry it.
+pub type Nanos = i64;
+
+/// Where a goroutine's time went during some period. Go's `GoroutineExecStats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecStats {
     /// Running on a proc.
-    pub exec_time: i64,
-    /// Runnable, waiting for a proc (scheduler latency).
-    pub sched_wait_time: i64,
-    /// Blocked, by the runtime's reason (`chan receive`, `network`, `sync`, ...).
-    pub block_time_by_reason: BTreeMap<String, i64>,
+    pub exec_time: Nanos,
+    /// Runnable, waiting for a proc (including the time after a syscall that lost its proc).
+    pub sched_wait_time: Nanos,
+    /// Blocked, by the reason the runtime gave (`chan receive`, `network`, `sync`, ...).
+    /// A reason is present once the goroutine blocked for it, even for no time.
+    pub block_time_by_reason: BTreeMap<String, Nanos>,
     /// In a system call while holding its proc.
-    pub syscall_time: i64,
+    pub syscall_time: Nanos,
     /// In a system call after its proc was taken away (a blocking system call).
-    pub syscall_block_time: i64,
-    /// The goroutine's whole presence in the trace.
-    pub total_time: i64,
-    /// Time inside special ranges (`GC mark assist`, `GC incremental sweep`, ...); overlaps
-    /// the other figures.
-    pub range_time: BTreeMap<String, i64>,
+    pub syscall_block_time: Nanos,
+    /// The whole time the goroutine was present in the period; overlaps the others.
+    pub total_time: Nanos,
+    /// Time inside special ranges, by the range's name (`GC mark assist`, `GC incremental
+    /// sweep`, `stop-the-world (...)`); overlaps the other categories.
+    pub range_time: BTreeMap<String, Nanos>,
 }
 
+/// The name Go gives the execution category in its tables.
+pub const EXECUTION_TIME: &str = "Execution time";
+
 impl ExecStats {
-    /// The time not accounted for by the disjoint figures.
-    pub fn unknown_time(&self) -> i64 {
-        let known = self.exec_time
+    /// The time not accounted for by any non-overlapping category.
+    pub fn unknown_time(&self) -> Nanos {
+        let accounted = self.exec_time
             + self.sched_wait_time
             + self.syscall_time
             + self.syscall_block_time
-            + self.block_time_by_reason.values().sum::<i64>();
-        (self.total_time - known).max(0)
+            + self.block_time_by_reason.values().sum::<Nanos>();
+        (self.total_time - accounted).max(0)
     }
 
-    /// The disjoint figures under the names Go's goroutine page gives them.
-    pub fn non_overlapping(&self) -> BTreeMap<String, i64> {
-        let mut stats = BTreeMap::from([
-            ("Execution time".to_string(), self.exec_time),
-            ("Sched wait time".to_string(), self.sched_wait_time),
-            ("Syscall execution time".to_string(), self.syscall_time),
-            ("Block time (syscall)".to_string(), self.syscall_block_time),
-            ("Unknown time".to_string(), self.unknown_time()),
-        ]);
-        for (reason, &time) in &self.block_time_by_reason {
-            *stats.entry(format!("Block time ({reason})")).or_insert(0) += time;
+    /// The non-overlapping categories under the names Go's goroutine page shows
+    /// (`Execution time`, `Sched wait time`, `Block time (chan receive)`, ...); together they
+    /// make up the total time.
+    pub fn non_overlapping(&self) -> BTreeMap<String, Nanos> {
+        let mut stats: BTreeMap<String, Nanos> = [
+            (EXECUTION_TIME, self.exec_time),
+            ("Sched wait time", self.sched_wait_time),
+            ("Syscall execution time", self.syscall_time),
+            ("Block time (syscall)", self.syscall_block_time),
+            ("Unknown time", self.unknown_time()),
+        ]
+        .into_iter()
+        .map(|(name, time)| (name.to_owned(), time))
+        .collect();
+        for (reason, time) in &self.block_time_by_reason {
+            *stats.entry(format!("Block time ({reason})")).or_default() += time;
         }
         stats
     }
 
-    /// `self - earlier`, figure by figure, for what happened inside a region.
+    /// The total time blocked, whatever the reason (not counting blocking system calls).
+    pub fn block_time(&self) -> Nanos {
+        self.block_time_by_reason.values().sum()
+    }
+
+    /// Time blocked on the network: Go's classic "Network wait" column.
+    pub fn network_wait(&self) -> Nanos {
+        self.block_time_by_reason.get("network").copied().unwrap_or(0)
+    }
+
+    /// Time blocked on synchronization (channels, `select`, `sync` primitives): Go's classic
+    /// "Sync block" column, the reasons the synchronization blocking profile counts.
+    pub fn sync_block(&self) -> Nanos {
+        self.block_time_by_reason.iter().filter(|(reason, _)| is_sync_reason(reason)).map(|(_, time)| time).sum()
+    }
+
+    /// Time in system calls that lost their proc: Go's classic "Blocking syscall" column.
+    pub fn blocking_syscall(&self) -> Nanos {
+        self.syscall_block_time
+    }
+
+    /// Time sweeping for the GC: Go's classic "GC sweeping" column.
+    pub fn gc_sweeping(&self) -> Nanos {
+        self.range_time.get("GC incremental sweep").copied().unwrap_or(0)
+    }
+
+    /// Time in stop-the-world pauses: Go's classic "GC pause" column.
+    pub fn gc_pause(&self) -> Nanos {
+        self.range_time.iter().filter(|(name, _)| name.starts_with("stop-the-world")).map(|(_, time)| time).sum()
+    }
+
+    /// Time assisting the GC's marking.
+    pub fn gc_mark_assist(&self) -> Nanos {
+        self.range_time.get("GC mark assist").copied().unwrap_or(0)
+    }
+
+    /// `self - earlier`, category by category: the stats of the period between two snapshots.
+    /// Like Go, only the reasons and ranges of `self` are kept.
     fn since(&self, earlier: &ExecStats) -> ExecStats {
         let mut out = self.clone();
         out.exec_time -= earlier.exec_time;
@@ -71,76 +125,162 @@ impl ExecStats {
     }
 }
 
-/// One goroutine's summary.
+/// Whether a block reason counts as synchronization (Go's synchronization blocking profile).
+pub fn is_sync_reason(reason: &str) -> bool {
+    reason.contains("chan") || reason.contains("sync") || reason.contains("select")
+}
+
+/// An event that begins or ends a region or task, as far as the analyses need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GoroutineSummary {
-    /// The goroutine's ID.
-    pub id: i64,
-    /// Its start function (the outermost frame of the first stack seen for it); empty when
-    /// no stack was seen.
-    pub name: String,
-    /// The program counter of that frame.
-    pub pc: u64,
-    /// When it appeared: its creation, or the start of the generation it was first seen in.
-    pub creation_time: i64,
-    /// When it first ran; 0 if it never did.
-    pub start_time: i64,
-    /// When it ended; 0 if it did not.
-    pub end_time: i64,
-    /// Its user regions, by start time (indices into [`Summary::regions`]).
-    pub regions: Vec<usize>,
-    /// Where its time went.
-    pub stats: ExecStats,
-    pending: Pending,
-}
-
-/// State of a goroutine kept while the events are read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Pending {
-    last_start_time: i64,
-    last_runnable_time: i64,
-    last_block_time: i64,
-    last_block_reason: String,
-    last_syscall_time: i64,
-    last_syscall_block_time: i64,
-    last_range_time: BTreeMap<String, i64>,
-    /// The stack of open regions (indices into the summary's regions).
-    active_regions: Vec<usize>,
-}
-
-/// How a region's start or end is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Edge {
-    /// The event's time.
-    pub time: i64,
-    /// The event's kind: a region begin or end, or the goroutine's creation (a region
-    /// inherited from the creator) or end (a region its goroutine never ended).
+pub struct EventRef {
+    /// When.
+    pub time: Nanos,
+    /// The goroutine it happened on, or [`NONE`].
+    pub goroutine: i64,
+    /// The event's stack, if it has one (a handle of the IR).
+    pub stack: Option<u64>,
+    /// What kind of event it is: a region or task event, or, for regions made up by the
+    /// analysis, the state transition that created or ended the goroutine.
     pub kind: EventKind,
+    /// The goroutine the event is about: the one that changed state for a state transition,
+    /// else the one it happened on (Go's `primaryGoroutine`).
+    pub primary_goroutine: i64,
+    /// The event in words, as Go's task page describes it (`region "fetch" begin`,
+    /// `task end`, `NotExist -> Runnable`).
+    pub description: String,
 }
 
-/// A user region (`trace.WithRegion`, `trace.StartRegion`).
+impl EventRef {
+    fn of(event: &Event, ir: &TraceIr) -> EventRef {
+        let quoted = |bytes: &[u8]| {
+            let mut out = Vec::new();
+            trace_format::text::quote_into(&mut out, bytes);
+            text(&out)
+        };
+        let mut primary_goroutine = event.goroutine();
+        let description = match ir.details(event) {
+            Details::StateTransition(st) => match st.transition {
+                Transition::Goroutine { id, from, to } => {
+                    primary_goroutine = id;
+                    format!("{} -> {}", from.name(), to.name())
+                }
+                Transition::Proc { .. } => {
+                    primary_goroutine = NONE;
+                    String::new()
+                }
+            },
+            Details::Region(r) if event.kind() == EventKind::RegionBegin => {
+                format!("region {} begin", quoted(r.type_name))
+            }
+            Details::Region(r) => format!("region {} end", quoted(r.type_name)),
+            Details::Task(t) if event.kind() == EventKind::TaskBegin => {
+                format!("task {} (ID {}, parent {}) begin", quoted(&t.type_name), t.id, t.parent)
+            }
+            Details::Task(_) => "task end".to_owned(),
+            _ => String::new(),
+        };
+        EventRef {
+            time: event.time(),
+            goroutine: event.goroutine(),
+            stack: event.stack_id(),
+            kind: event.kind(),
+            primary_goroutine,
+            description,
+        }
+    }
+}
+
+/// A user region (`trace.WithRegion`, `trace.StartRegion`) on one goroutine, with that
+/// goroutine's statistics while it was active. Go's `UserRegionSummary`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionSummary {
-    /// The task it belongs to (0 for none).
+    /// The task it belongs to, 0 for none.
     pub task: u64,
+    /// Its type; empty for the region a new goroutine inherits from its creator's region.
+    pub name: String,
+    /// The region's begin (or the goroutine's creation, for an inherited region); `None` if
+    /// the region was already active when the trace began.
+    pub start: Option<EventRef>,
+    /// The region's end (or the goroutine's end); `None` if it was still active when the
+    /// trace ended.
+    pub end: Option<EventRef>,
+    /// The goroutine's statistics between start and end.
+    pub stats: ExecStats,
+}
+
+/// One goroutine: what it is, when it lived, and where its time went. Go's `GoroutineSummary`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoroutineSummary {
+    /// Its ID.
+    pub id: i64,
+    /// Its start function (the outermost frame of the first stack seen for it); empty if no
+    /// stack was ever seen.
+    pub name: String,
+    /// The program counter of that frame; 0 if none.
+    pub pc: u64,
+    /// When it was created, or the start of the generation in which it first appeared.
+    pub creation_time: Nanos,
+    /// When it first ran, if it ever did.
+    pub start_time: Option<Nanos>,
+    /// When it ended (or blocked forever), if it did.
+    pub end_time: Option<Nanos>,
+    /// Where its time went.
+    pub stats: ExecStats,
+    /// Its regions, by start time, as indices into [`Summary::regions`].
+    pub regions: Vec<usize>,
+}
+
+impl GoroutineSummary {
+    /// Whether the runtime runs this goroutine for itself (as Go's `IsSystemGoroutine`).
+    pub fn is_system(&self) -> bool {
+        is_system_goroutine(&self.name)
+    }
+}
+
+/// Whether a goroutine with start function `name` belongs to the runtime.
+pub fn is_system_goroutine(name: &str) -> bool {
+    name.is_empty() || (name != "runtime.main" && name.starts_with("runtime."))
+}
+
+/// The parent of a task that has none (Go's `NoTask`); task 0 is the background task.
+pub const NO_TASK: u64 = u64::MAX;
+
+/// A user task (`trace.NewTask`). Go's `UserTaskSummary`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskSummary {
+    /// Its ID.
+    pub id: u64,
     /// Its type.
     pub name: String,
-    /// The goroutine it ran on.
-    pub goroutine: i64,
-    /// Its start, if the trace shows it.
-    pub start: Option<Edge>,
-    /// Its end, if the trace shows it.
-    pub end: Option<Edge>,
-    /// Where the goroutine's time went while the region was open.
-    pub stats: ExecStats,
+    /// Its parent's ID, if the trace names one.
+    pub parent: Option<u64>,
+    /// Its children's IDs, in the order they appeared.
+    pub children: Vec<u64>,
+    /// Its beginning, if the trace has it.
+    pub start: Option<EventRef>,
+    /// Its end, if the trace has it.
+    pub end: Option<EventRef>,
+    /// Its log messages, in order.
+    pub logs: Vec<LogEntry>,
+    /// Its regions, in the order they began, as indices into [`Summary::regions`].
+    pub regions: Vec<usize>,
+    /// The goroutines that began, ended or logged in it or ran one of its regions.
+    pub goroutines: BTreeSet<i64>,
+}
+
+impl TaskSummary {
+    /// Whether the trace shows both its beginning and its end.
+    pub fn is_complete(&self) -> bool {
+        self.start.is_some() && self.end.is_some()
+    }
 }
 
 /// A user log message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
-    /// When it was logged.
-    pub time: i64,
-    /// By which goroutine.
+    /// When.
+    pub time: Nanos,
+    /// The goroutine that logged it.
     pub goroutine: i64,
     /// Its category.
     pub category: String,
@@ -148,589 +288,437 @@ pub struct LogEntry {
     pub message: String,
 }
 
-/// A user task (`trace.NewTask`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TaskSummary {
-    /// The task's ID.
-    pub id: u64,
-    /// Its type.
-    pub name: String,
-    /// Its parent, if known.
-    pub parent: Option<u64>,
-    /// Its children, in the order they appeared.
-    pub children: Vec<u64>,
-    /// When it began, if the trace shows it.
-    pub start: Option<i64>,
-    /// When it ended, if the trace shows it.
-    pub end: Option<i64>,
-    /// Its log messages.
-    pub logs: Vec<LogEntry>,
-    /// Its regions, in the order they began (indices into [`Summary::regions`]).
-    pub regions: Vec<usize>,
-    /// The goroutines that took part.
-    pub goroutines: BTreeSet<i64>,
-}
-
-impl TaskSummary {
-    /// Whether both its beginning and its end are in the trace.
-    pub fn is_complete(&self) -> bool {
-        self.start.is_some() && self.end.is_some()
-    }
-}
-
-/// The summary of a whole trace.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The goroutines, tasks and regions of a trace.
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
-    /// Goroutines by ID. A goroutine ID the runtime reused names its last goroutine only, as
-    /// on Go's pages.
+    /// The goroutines by ID. A goroutine ID reused after its goroutine ended names the last
+    /// goroutine that had it, as in Go.
     pub goroutines: BTreeMap<i64, GoroutineSummary>,
-    /// Tasks by ID.
+    /// The tasks by ID.
     pub tasks: BTreeMap<u64, TaskSummary>,
-    /// Every region, referred to by index from goroutines and tasks.
+    /// Every region; goroutines and tasks refer to them by index.
     pub regions: Vec<RegionSummary>,
-    /// The time of the first and of the last event.
-    pub first_time: i64,
+    /// The time of the first event.
+    pub start_time: Nanos,
     /// The time of the last event.
-    pub last_time: i64,
+    pub end_time: Nanos,
 }
 
-/// Whether a start function is the runtime's own (Go's `IsSystemGoroutine`).
-pub fn is_system_goroutine(name: &str) -> bool {
-    name.is_empty() || name != "runtime.main" && name.starts_with("runtime.")
+/// A lossless-enough text form of a name from the trace (names are UTF-8 in practice).
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Builds the summary from every event of `ir`.
-pub fn summarize(ir: &TraceIr) -> Summary {
-    let mut s = Summarizer::default();
-    for event in ir.events() {
-        s.event(ir, &event);
-    }
-    s.finish()
+/// What the summarizer tracks of a live goroutine. Times are 0 when unset, as in Go, so that
+/// the same (rare) corner cases give the same numbers.
+#[derive(Debug, Default)]
+struct Pending {
+    last_start: Nanos,
+    last_runnable: Nanos,
+    last_block: Nanos,
+    last_block_reason: String,
+    last_syscall: Nanos,
+    last_syscall_block: Nanos,
+    last_range: BTreeMap<String, Nanos>,
+    /// The stack of active regions, as indices into the summary's regions.
+    active_regions: Vec<usize>,
 }
 
-#[derive(Default)]
-struct Summarizer {
-    summary: Summary,
-    syscalling_p: HashMap<i64, i64>,
-    syscalling_g: HashMap<i64, i64>,
-    /// Ranges on a proc, attributed to the goroutine that was running when they began.
-    ranges_p: HashMap<(i64, String), i64>,
-    last_ts: i64,
-    sync_ts: i64,
-    seen_any: bool,
+struct Live {
+    summary: GoroutineSummary,
+    pending: Pending,
 }
 
-impl GoroutineSummary {
-    fn new(id: i64, creation_time: i64) -> GoroutineSummary {
-        GoroutineSummary {
-            id,
-            name: String::new(),
-            pc: 0,
-            creation_time,
-            start_time: 0,
-            end_time: 0,
-            regions: Vec::new(),
-            stats: ExecStats::default(),
+impl Live {
+    fn new(id: i64, creation_time: Nanos) -> Live {
+        Live {
+            summary: GoroutineSummary {
+                id,
+                name: String::new(),
+                pc: 0,
+                creation_time,
+                start_time: None,
+                end_time: None,
+                stats: ExecStats::default(),
+                regions: Vec::new(),
+            },
             pending: Pending::default(),
         }
     }
 
-    /// The figures as of `now`, counting the state the goroutine is still in.
-    fn snapshot(&self, now: i64) -> ExecStats {
-        let mut stats = self.stats.clone();
-        let p = &self.pending;
+    /// The goroutine's statistics as of `now`, counting the state it is in.
+    fn snapshot(&self, now: Nanos) -> ExecStats {
+        let (g, p) = (&self.summary, &self.pending);
+        let mut stats = g.stats.clone();
         if stats.total_time == 0 {
-            stats.total_time = now - self.creation_time;
+            stats.total_time = now - g.creation_time;
         }
-        if p.last_start_time != 0 {
-            stats.exec_time += now - p.last_start_time;
+        if p.last_start != 0 {
+            stats.exec_time += now - p.last_start;
         }
-        if p.last_runnable_time != 0 {
-            stats.sched_wait_time += now - p.last_runnable_time;
+        if p.last_runnable != 0 {
+            stats.sched_wait_time += now - p.last_runnable;
         }
-        if p.last_block_time != 0 {
-            *stats.block_time_by_reason.entry(p.last_block_reason.clone()).or_insert(0) += now - p.last_block_time;
+        if p.last_block != 0 {
+            *stats.block_time_by_reason.entry(p.last_block_reason.clone()).or_default() += now - p.last_block;
         }
-        if p.last_syscall_time != 0 {
-            stats.syscall_time += now - p.last_syscall_time;
+        if p.last_syscall != 0 {
+            stats.syscall_time += now - p.last_syscall;
         }
-        if p.last_syscall_block_time != 0 {
-            // Go counts a syscall still blocked at the end as scheduler wait.
-            stats.sched_wait_time += now - p.last_syscall_block_time;
+        if p.last_syscall_block != 0 {
+            // Go counts the time since a syscall lost its proc as scheduler wait here.
+            stats.sched_wait_time += now - p.last_syscall_block;
         }
-        for (name, &since) in &p.last_range_time {
-            *stats.range_time.entry(name.clone()).or_insert(0) += now - since;
+        for (name, &since) in &p.last_range {
+            *stats.range_time.entry(name.clone()).or_default() += now - since;
         }
         stats
     }
+
+    /// Closes the goroutine's books at `now`: at its end (`trigger` is the ending event) or
+    /// at the end of the trace.
+    fn finalize(&mut self, now: Nanos, trigger: Option<&Event>, regions: &mut [RegionSummary], ir: &TraceIr) {
+        if let Some(event) = trigger {
+            self.summary.end_time = Some(event.time());
+        }
+        let stats = self.snapshot(now);
+        // System goroutines never belong to regions, even when created inside one.
+        if !self.summary.is_system() {
+            for &index in &self.pending.active_regions {
+                let region = &mut regions[index];
+                region.end = trigger.map(|e| EventRef::of(e, ir));
+                region.stats = stats.since(&region.stats);
+                self.summary.regions.push(index);
+            }
+        }
+        self.summary.stats = stats;
+        self.pending = Pending::default();
+    }
 }
 
-impl Summarizer {
-    fn finalize(&mut self, id: i64, now: i64, trigger: Option<Edge>) {
-        let Some(g) = self.summary.goroutines.get_mut(&id) else { return };
-        if let Some(edge) = trigger {
-            g.end_time = edge.time;
-        }
-        let stats = g.snapshot(now);
-        g.stats = stats.clone();
-        // Runtime goroutines are never part of regions, even if they inherited one.
-        if !is_system_goroutine(&g.name) {
-            for &index in &g.pending.active_regions {
-                let region = &mut self.summary.regions[index];
-                region.end = trigger;
-                region.stats = stats.since(&region.stats);
-                g.regions.push(index);
-            }
-        }
-        g.pending = Pending::default();
-    }
+/// Builds the [`Summary`] of a trace from its events in order.
+struct Summarizer<'i> {
+    ir: &'i TraceIr,
+    goroutines: FxHashMap<i64, Live>,
+    tasks: BTreeMap<u64, TaskSummary>,
+    regions: Vec<RegionSummary>,
+    /// Which goroutine is in a syscall on which proc, both ways, to see a syscall block when
+    /// its proc goes idle.
+    syscalling_proc: FxHashMap<i64, i64>,
+    syscalling_goroutine: FxHashMap<i64, i64>,
+    /// The goroutine a proc-scoped range (by proc and name) is attributed to.
+    proc_ranges: FxHashMap<(i64, String), i64>,
+    first_time: Option<Nanos>,
+    last_time: Nanos,
+    sync_time: Nanos,
+}
 
-    fn task(&mut self, id: u64) -> &mut TaskSummary {
-        self.summary.tasks.entry(id).or_insert_with(|| TaskSummary { id, ..TaskSummary::default() })
+/// Summarizes the goroutines, tasks and regions of a trace.
+pub fn summarize(ir: &TraceIr) -> Summary {
+    let mut s = Summarizer {
+        ir,
+        goroutines: FxHashMap::default(),
+        tasks: BTreeMap::new(),
+        regions: Vec::new(),
+        syscalling_proc: FxHashMap::default(),
+        syscalling_goroutine: FxHashMap::default(),
+        proc_ranges: FxHashMap::default(),
+        first_time: None,
+        last_time: 0,
+        sync_time: 0,
+    };
+    for event in ir.events() {
+        s.event(&event);
     }
+    s.finish()
+}
 
-    fn event(&mut self, ir: &TraceIr, ev: &Event) {
-        let now = ev.time();
-        if !self.seen_any {
-            self.seen_any = true;
-            self.sync_ts = now;
-            self.summary.first_time = now;
+impl Summarizer<'_> {
+    fn event(&mut self, event: &Event) {
+        let now = event.time();
+        if self.first_time.is_none() {
+            self.first_time = Some(now);
+            self.sync_time = now;
         }
-        self.last_ts = now;
-        match ir.details(ev) {
-            Details::Sync { .. } => self.sync_ts = now,
-            Details::StateTransition(st) => match st.transition {
-                Transition::Goroutine { id, from, to } => {
-                    let reason = String::from_utf8_lossy(st.reason).into_owned();
-                    self.goroutine_transition(ir, ev, id, from, to, &reason, st.stack);
+        self.last_time = now;
+        match event.kind() {
+            EventKind::Sync => self.sync_time = now,
+            EventKind::StateTransition => self.transition(event),
+            EventKind::RangeBegin | EventKind::RangeActive | EventKind::RangeEnd => self.range(event),
+            EventKind::RegionBegin | EventKind::RegionEnd => self.region(event),
+            EventKind::TaskBegin | EventKind::TaskEnd => self.task(event),
+            EventKind::Log => {
+                if let Details::Log(log) = self.ir.details(event) {
+                    let task = self.task_entry(log.task);
+                    task.goroutines.insert(event.goroutine());
+                    task.logs.push(LogEntry {
+                        time: now,
+                        goroutine: event.goroutine(),
+                        category: text(log.category),
+                        message: text(log.message),
+                    });
                 }
-                Transition::Proc { id, from, to } => {
-                    if from != to
-                        && to == ProcState::Idle
-                        && let Some(g) = self.syscalling_p.remove(&id)
-                        && let Some(g) = self.summary.goroutines.get_mut(&g)
-                    {
-                        g.pending.last_syscall_block_time = now;
-                    }
-                }
-            },
-            Details::Range(range) => {
-                let name = String::from_utf8_lossy(&range.name()).into_owned();
-                match ev.kind() {
-                    EventKind::RangeEnd => self.range_end(ev, range.scope, name),
-                    kind => self.range_begin(ev, range.scope, name, kind == EventKind::RangeActive),
-                }
-            }
-            Details::Region(region) => {
-                let name = String::from_utf8_lossy(region.type_name).into_owned();
-                if ev.kind() == EventKind::RegionBegin {
-                    self.region_begin(ev, region.task, name);
-                } else {
-                    self.region_end(ev, region.task, name);
-                }
-            }
-            Details::Task(task) => {
-                let g = ev.goroutine();
-                let is_begin = ev.kind() == EventKind::TaskBegin;
-                let summary = self.task(task.id);
-                summary.name = String::from_utf8_lossy(&task.type_name).into_owned();
-                summary.goroutines.insert(g);
-                if is_begin {
-                    summary.start = Some(now);
-                } else {
-                    summary.end = Some(now);
-                }
-                // The parent is linked once, so that the task appears once among its children.
-                if task.parent != 0 && summary.parent.is_none() {
-                    summary.parent = Some(task.parent);
-                    let id = task.id;
-                    self.task(task.parent).children.push(id);
-                }
-            }
-            Details::Log(log) => {
-                let entry = LogEntry {
-                    time: now,
-                    goroutine: ev.goroutine(),
-                    category: String::from_utf8_lossy(log.category).into_owned(),
-                    message: String::from_utf8_lossy(log.message).into_owned(),
-                };
-                let task = self.task(log.task);
-                task.goroutines.insert(ev.goroutine());
-                task.logs.push(entry);
             }
             _ => {}
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn goroutine_transition(
-        &mut self,
-        ir: &TraceIr,
-        ev: &Event,
-        id: i64,
-        from: GoState,
-        to: GoState,
-        reason: &str,
-        stack: Option<u64>,
-    ) {
-        if from == to {
-            return;
-        }
-        let now = ev.time();
-        // The transition out of the old state.
-        match from {
-            GoState::Undetermined => {
-                // First seen at a generation's start: it has been in `to` since the sync.
-                let mut g = GoroutineSummary::new(id, self.sync_ts);
-                let time = now - self.sync_ts;
-                match to {
-                    GoState::Running => g.stats.exec_time += time,
-                    GoState::Waiting => *g.stats.block_time_by_reason.entry(reason.to_string()).or_insert(0) += time,
-                    GoState::Runnable => g.stats.sched_wait_time += time,
-                    GoState::Syscall if ev.proc() < 0 => g.stats.syscall_block_time += time,
-                    GoState::Syscall => g.stats.syscall_time += time,
-                    _ => {}
-                }
-                self.summary.goroutines.insert(id, g);
-            }
-            GoState::NotExist => {
-                let mut g = GoroutineSummary::new(id, now);
-                // A goroutine created inside a region inherits its task, as a region of its
-                // own that starts at its creation.
-                let creator_region = self
-                    .summary
-                    .goroutines
-                    .get(&ev.goroutine())
-                    .and_then(|creator| creator.pending.active_regions.last().copied());
-                if let Some(index) = creator_region {
-                    let task = self.summary.regions[index].task;
-                    self.summary.regions.push(RegionSummary {
-                        task,
-                        name: String::new(),
-                        goroutine: id,
-                        start: Some(Edge { time: now, kind: EventKind::StateTransition }),
-                        end: None,
-                        stats: ExecStats::default(),
-                    });
-                    g.pending.active_regions.push(self.summary.regions.len() - 1);
-                }
-                self.summary.goroutines.insert(id, g);
-            }
-            _ => {
-                let Some(g) = self.summary.goroutines.get_mut(&id) else { return };
-                let p = &mut g.pending;
-                match from {
-                    GoState::Running => {
-                        g.stats.exec_time += now - p.last_start_time;
-                        p.last_start_time = 0;
-                    }
-                    GoState::Waiting if p.last_block_time != 0 => {
-                        *g.stats.block_time_by_reason.entry(p.last_block_reason.clone()).or_insert(0) +=
-                            now - p.last_block_time;
-                        p.last_block_time = 0;
-                    }
-                    GoState::Runnable if p.last_runnable_time != 0 => {
-                        g.stats.sched_wait_time += now - p.last_runnable_time;
-                        p.last_runnable_time = 0;
-                    }
-                    GoState::Syscall if p.last_syscall_time != 0 => {
-                        if p.last_syscall_block_time != 0 {
-                            g.stats.syscall_block_time += now - p.last_syscall_block_time;
-                            g.stats.syscall_time += p.last_syscall_block_time - p.last_syscall_time;
-                        } else {
-                            g.stats.syscall_time += now - p.last_syscall_time;
-                        }
-                        p.last_syscall_time = 0;
-                        p.last_syscall_block_time = 0;
-                        if let Some(proc) = self.syscalling_g.remove(&id) {
-                            self.syscalling_p.remove(&proc);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let Some(g) = self.summary.goroutines.get_mut(&id) else { return };
-        // Named by the outermost frame of its first stack: its start function.
-        if g.name.is_empty()
-            && let Some(stack) = stack
-            && let Some(root) = ir.stack(StackHandle(stack as u32)).last()
-        {
-            g.pc = root.pc;
-            g.name = String::from_utf8_lossy(ir.string(root.func).unwrap_or_default()).into_owned();
-        }
-        // The transition into the new state.
-        match to {
-            GoState::Running => {
-                g.pending.last_start_time = now;
-                if g.start_time == 0 {
-                    g.start_time = now;
-                }
-            }
-            GoState::Runnable => g.pending.last_runnable_time = now,
-            // Waiting forever is the goroutine's end.
-            GoState::Waiting if reason != "forever" => {
-                g.pending.last_block_time = now;
-                g.pending.last_block_reason = reason.to_string();
-            }
-            GoState::Waiting | GoState::NotExist => {
-                self.finalize(id, now, Some(Edge { time: now, kind: ev.kind() }));
-            }
-            GoState::Syscall => {
-                self.syscalling_p.insert(ev.proc(), id);
-                self.syscalling_g.insert(id, ev.proc());
-                g.pending.last_syscall_time = now;
-            }
-            GoState::Undetermined => {}
-        }
-    }
-
-    fn range_begin(&mut self, ev: &Event, scope: Scope, name: String, already_active: bool) {
-        let id = match scope {
-            Scope::Goroutine(g) => g,
-            // A proc's range is credited to the goroutine running when it began, if any.
-            Scope::Proc(p) => {
-                if !self.summary.goroutines.contains_key(&ev.goroutine()) {
+    fn transition(&mut self, event: &Event) {
+        let Some(st) = trace_format::state_transition(event, Some(self.ir)) else { return };
+        let now = event.time();
+        match st.transition {
+            Transition::Goroutine { id, from, to } => {
+                if from == to {
                     return;
                 }
-                self.ranges_p.insert((p, name.clone()), ev.goroutine());
-                ev.goroutine()
+                let reason = st.reason;
+                match from {
+                    GoState::Undetermined => {
+                        // First seen at a generation's start: it has been in its state since then.
+                        let mut g = Live::new(id, self.sync_time);
+                        let in_state = now - self.sync_time;
+                        let stats = &mut g.summary.stats;
+                        match to {
+                            GoState::Running => stats.exec_time += in_state,
+                            GoState::Waiting => {
+                                *stats.block_time_by_reason.entry(text(reason)).or_default() += in_state
+                            }
+                            GoState::Runnable => stats.sched_wait_time += in_state,
+                            GoState::Syscall if event.proc() == NONE => stats.syscall_block_time += in_state,
+                            GoState::Syscall => stats.syscall_time += in_state,
+                            _ => {}
+                        }
+                        self.goroutines.insert(id, g);
+                    }
+                    GoState::NotExist => {
+                        let mut g = Live::new(id, now);
+                        // A new goroutine inherits the task of its creator's innermost region,
+                        // through a made-up region that starts at its creation.
+                        let inherited = self
+                            .goroutines
+                            .get(&event.goroutine())
+                            .and_then(|creator| creator.pending.active_regions.last())
+                            .map(|&index| self.regions[index].task);
+                        if let Some(task) = inherited {
+                            self.regions.push(RegionSummary {
+                                task,
+                                name: String::new(),
+                                start: Some(EventRef::of(event, self.ir)),
+                                end: None,
+                                stats: ExecStats::default(),
+                            });
+                            g.pending.active_regions.push(self.regions.len() - 1);
+                        }
+                        self.goroutines.insert(id, g);
+                    }
+                    _ => {}
+                }
+                let Some(g) = self.goroutines.get_mut(&id) else { return };
+                let p = &mut g.pending;
+                let stats = &mut g.summary.stats;
+                match from {
+                    GoState::Running => {
+                        stats.exec_time += now - p.last_start;
+                        p.last_start = 0;
+                    }
+                    GoState::Waiting if p.last_block != 0 => {
+                        *stats.block_time_by_reason.entry(p.last_block_reason.clone()).or_default() +=
+                            now - p.last_block;
+                        p.last_block = 0;
+                    }
+                    GoState::Runnable if p.last_runnable != 0 => {
+                        stats.sched_wait_time += now - p.last_runnable;
+                        p.last_runnable = 0;
+                    }
+                    GoState::Syscall if p.last_syscall != 0 => {
+                        if p.last_syscall_block != 0 {
+                            stats.syscall_block_time += now - p.last_syscall_block;
+                            stats.syscall_time += p.last_syscall_block - p.last_syscall;
+                        } else {
+                            stats.syscall_time += now - p.last_syscall;
+                        }
+                        p.last_syscall = 0;
+                        p.last_syscall_block = 0;
+                        // Go forgets the binding through the goroutine's proc (0 if unknown).
+                        let proc = self.syscalling_goroutine.remove(&id).unwrap_or(0);
+                        self.syscalling_proc.remove(&proc);
+                    }
+                    _ => {}
+                }
+                if g.summary.name.is_empty()
+                    && let Some(stack) = st.stack
+                {
+                    // The outermost frame is where the goroutine started, the same in all its stacks.
+                    self.ir.for_each_frame(stack, &mut |frame| {
+                        g.summary.pc = frame.pc;
+                        g.summary.name = text(frame.func);
+                    });
+                }
+                let p = &mut g.pending;
+                match to {
+                    GoState::Running => {
+                        p.last_start = now;
+                        g.summary.start_time.get_or_insert(now);
+                    }
+                    GoState::Runnable => p.last_runnable = now,
+                    GoState::Waiting if reason != b"forever" => {
+                        p.last_block = now;
+                        p.last_block_reason = text(reason);
+                    }
+                    // Blocking forever is as good as ending.
+                    GoState::Waiting | GoState::NotExist => g.finalize(now, Some(event), &mut self.regions, self.ir),
+                    GoState::Syscall => {
+                        self.syscalling_proc.insert(event.proc(), id);
+                        self.syscalling_goroutine.insert(id, event.proc());
+                        p.last_syscall = now;
+                    }
+                    GoState::Undetermined => {}
+                }
             }
-            Scope::Global => return,
-        };
-        let sync_ts = self.sync_ts;
-        let Some(g) = self.summary.goroutines.get_mut(&id) else { return };
-        if already_active {
-            if let Some(&since) = g.pending.last_range_time.get(&name).filter(|&&t| t != 0) {
-                *g.stats.range_time.entry(name.clone()).or_insert(0) += sync_ts - since;
+            Transition::Proc { id, from, to } => {
+                // A proc going idle under a goroutine in a syscall means the syscall blocks.
+                if from != to
+                    && to == ProcState::Idle
+                    && let Some(goroutine) = self.syscalling_proc.remove(&id)
+                    && let Some(g) = self.goroutines.get_mut(&goroutine)
+                {
+                    g.pending.last_syscall_block = now;
+                }
             }
-            g.pending.last_range_time.insert(name, sync_ts);
-        } else {
-            g.pending.last_range_time.insert(name, ev.time());
         }
     }
 
-    fn range_end(&mut self, ev: &Event, scope: Scope, name: String) {
-        let id = match scope {
-            Scope::Goroutine(g) => Some(g),
-            // Only if it ends on the goroutine it began on.
-            Scope::Proc(p) => self.ranges_p.remove(&(p, name.clone())).filter(|&g| g == ev.goroutine()),
-            Scope::Global => None,
-        };
-        let Some(g) = id.and_then(|id| self.summary.goroutines.get_mut(&id)) else { return };
-        let Some(since) = g.pending.last_range_time.remove(&name) else { return };
-        if since == 0 {
+    fn range(&mut self, event: &Event) {
+        let Details::Range(range) = self.ir.details(event) else { return };
+        let name = text(&range.name());
+        if event.kind() == EventKind::RangeEnd {
+            let goroutine = match range.scope {
+                Scope::Goroutine(g) => Some(g),
+                Scope::Proc(p) => {
+                    // Only a range that ends on the goroutine it began on is attributed to it.
+                    self.proc_ranges.remove(&(p, name.clone())).filter(|&g| g == event.goroutine())
+                }
+                Scope::Global => None,
+            };
+            let Some(g) = goroutine.and_then(|g| self.goroutines.get_mut(&g)) else { return };
+            if let Some(since) = g.pending.last_range.get(&name).copied().filter(|&t| t != 0) {
+                *g.summary.stats.range_time.entry(name.clone()).or_default() += event.time() - since;
+                g.pending.last_range.remove(&name);
+            }
             return;
         }
-        *g.stats.range_time.entry(name).or_insert(0) += ev.time() - since;
-    }
-
-    fn region_begin(&mut self, ev: &Event, task: u64, name: String) {
-        let id = ev.goroutine();
-        let Some(g) = self.summary.goroutines.get(&id) else { return };
-        let stats = g.snapshot(ev.time());
-        self.summary.regions.push(RegionSummary {
-            task,
-            name,
-            goroutine: id,
-            start: Some(Edge { time: ev.time(), kind: EventKind::RegionBegin }),
-            end: None,
-            stats,
-        });
-        let index = self.summary.regions.len() - 1;
-        if let Some(g) = self.summary.goroutines.get_mut(&id) {
-            g.pending.active_regions.push(index);
+        let goroutine = match range.scope {
+            Scope::Goroutine(g) => self.goroutines.contains_key(&g).then_some(g),
+            Scope::Proc(p) => {
+                // A proc's range (a sweep) is attributed to the goroutine running when it
+                // began, as long as it ends on that goroutine too.
+                let g = event.goroutine();
+                let known = self.goroutines.contains_key(&g);
+                if known {
+                    self.proc_ranges.insert((p, name.clone()), g);
+                }
+                known.then_some(g)
+            }
+            Scope::Global => None,
+        };
+        let Some(g) = goroutine.and_then(|g| self.goroutines.get_mut(&g)) else { return };
+        if range.phase == RangePhase::Active {
+            if let Some(since) = g.pending.last_range.get(&name).copied().filter(|&t| t != 0) {
+                *g.summary.stats.range_time.entry(name.clone()).or_default() += self.sync_time - since;
+            }
+            g.pending.last_range.insert(name, self.sync_time);
+        } else {
+            g.pending.last_range.insert(name, event.time());
         }
-        let t = self.task(task);
-        t.regions.push(index);
-        t.goroutines.insert(id);
     }
 
-    fn region_end(&mut self, ev: &Event, task: u64, name: String) {
-        let id = ev.goroutine();
-        let Some(g) = self.summary.goroutines.get_mut(&id) else { return };
+    fn region(&mut self, event: &Event) {
+        let Details::Region(region) = self.ir.details(event) else { return };
+        let id = event.goroutine();
+        let Some(g) = self.goroutines.get_mut(&id) else { return };
+        let now = event.time();
+        if event.kind() == EventKind::RegionBegin {
+            self.regions.push(RegionSummary {
+                task: region.task,
+                name: text(region.type_name),
+                start: Some(EventRef::of(event, self.ir)),
+                end: None,
+                stats: g.snapshot(now),
+            });
+            let index = self.regions.len() - 1;
+            g.pending.active_regions.push(index);
+            let task = task_entry(&mut self.tasks, region.task);
+            task.regions.push(index);
+            task.goroutines.insert(id);
+            return;
+        }
         let index = match g.pending.active_regions.pop() {
             Some(index) => index,
             None => {
-                // An end without a beginning in the trace: the region is made up now.
-                self.summary.regions.push(RegionSummary {
-                    task,
-                    name,
-                    goroutine: id,
+                // An end without a beginning in the trace: the region began before it.
+                self.regions.push(RegionSummary {
+                    task: region.task,
+                    name: text(region.type_name),
                     start: None,
                     end: None,
                     stats: ExecStats::default(),
                 });
-                let index = self.summary.regions.len() - 1;
-                let t = self.task(task);
-                t.goroutines.insert(id);
-                t.regions.push(index);
+                let index = self.regions.len() - 1;
+                let task = task_entry(&mut self.tasks, region.task);
+                task.goroutines.insert(id);
+                task.regions.push(index);
                 index
             }
         };
-        let Some(g) = self.summary.goroutines.get_mut(&id) else { return };
-        let now_stats = g.snapshot(ev.time());
-        g.regions.push(index);
-        let region = &mut self.summary.regions[index];
-        region.stats = now_stats.since(&region.stats);
-        region.end = Some(Edge { time: ev.time(), kind: EventKind::RegionEnd });
+        let stats = g.snapshot(now);
+        let r = &mut self.regions[index];
+        r.stats = stats.since(&r.stats);
+        r.end = Some(EventRef::of(event, self.ir));
+        g.summary.regions.push(index);
+    }
+
+    fn task(&mut self, event: &Event) {
+        let Details::Task(t) = self.ir.details(event) else { return };
+        let (id, parent, name) = (t.id, t.parent, text(&t.type_name));
+        let edge = Some(EventRef::of(event, self.ir));
+        let task = self.task_entry(id);
+        task.name = name;
+        task.goroutines.insert(event.goroutine());
+        if event.kind() == EventKind::TaskBegin {
+            task.start = edge;
+        } else {
+            task.end = edge;
+        }
+        // Link to the parent once, so that the task appears once among its children.
+        if parent != NO_TASK && task.parent.is_none() {
+            task.parent = Some(parent);
+            self.task_entry(parent).children.push(id);
+        }
+    }
+
+    fn task_entry(&mut self, id: u64) -> &mut TaskSummary {
+        task_entry(&mut self.tasks, id)
     }
 
     fn finish(mut self) -> Summary {
-        let ids: Vec<i64> = self.summary.goroutines.keys().copied().collect();
-        for id in ids {
-            self.finalize(id, self.last_ts, None);
-            let regions = &self.summary.regions;
-            if let Some(g) = self.summary.goroutines.get_mut(&id) {
-                // By start time; regions without a known start first (a stable sort).
-                g.regions.sort_by_key(|&i| regions[i].start.map(|e| e.time));
-            }
+        let mut goroutines = BTreeMap::new();
+        for (id, mut g) in self.goroutines.drain() {
+            g.finalize(self.last_time, None, &mut self.regions, self.ir);
+            let regions = &self.regions;
+            // By start time; regions whose start the trace does not show come first.
+            g.summary.regions.sort_by_key(|&index| regions[index].start.as_ref().map(|e| e.time));
+            goroutines.insert(id, g.summary);
         }
-        self.summary.last_time = self.last_ts;
-        self.summary
-    }
-}
-
-/// Goroutines grouped by start function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group<'s> {
-    /// The start function (empty for goroutines no stack was seen for).
-    pub name: &'s str,
-    /// Its goroutines, by ID.
-    pub goroutines: Vec<&'s GoroutineSummary>,
-    /// Their total execution time.
-    pub exec_time: i64,
-}
-
-/// The goroutines grouped by start function, by total execution time (largest first, then
-/// by name), as Go's goroutine page lists them.
-pub fn groups(summary: &Summary) -> Vec<Group<'_>> {
-    let mut by_name: BTreeMap<&str, Group<'_>> = BTreeMap::new();
-    for g in summary.goroutines.values() {
-        let group = by_name.entry(&g.name).or_insert(Group { name: &g.name, goroutines: Vec::new(), exec_time: 0 });
-        group.goroutines.push(g);
-        group.exec_time += g.stats.exec_time;
-    }
-    let mut groups: Vec<Group<'_>> = by_name.into_values().collect();
-    groups.sort_by(|a, b| b.exec_time.cmp(&a.exec_time).then_with(|| a.name.cmp(b.name)));
-    groups
-}
-
-impl Group<'_> {
-    /// The disjoint time categories any goroutine of the group has, in the order of Go's
-    /// columns: execution time first, then by name.
-    pub fn categories(&self) -> Vec<String> {
-        let mut names: BTreeSet<String> = BTreeSet::new();
-        for g in &self.goroutines {
-            names.extend(g.stats.non_overlapping().into_keys());
-        }
-        let mut names: Vec<String> = names.into_iter().collect();
-        names.sort_by_key(|n| n != "Execution time");
-        names
-    }
-
-    /// The special ranges any goroutine of the group was in, by name.
-    pub fn range_names(&self) -> Vec<String> {
-        let names: BTreeSet<&String> = self.goroutines.iter().flat_map(|g| g.stats.range_time.keys()).collect();
-        names.into_iter().cloned().collect()
-    }
-}
-
-/// The figures of Go's goroutine pages (`/goroutines` and each `/goroutine?name=`) as plain
-/// text, groups by name and goroutines by ID, durations as Go prints them: what comparisons
-/// with Go's pages are made on.
-pub fn pages_text(summary: &Summary) -> String {
-    use crate::duration::go_duration;
-    let mut groups = groups(summary);
-    groups.sort_by(|a, b| a.name.cmp(b.name));
-    let mut out = String::new();
-    for group in &groups {
-        out.push_str(&format!(
-            "group {:?} count={} exec={}\n",
-            group.name,
-            group.goroutines.len(),
-            go_duration(group.exec_time)
-        ));
-        let categories = group.categories();
-        let range_names = group.range_names();
-        for g in &group.goroutines {
-            let stats = g.stats.non_overlapping();
-            out.push_str(&format!("  goroutine {} total={}", g.id, go_duration(g.stats.total_time)));
-            for name in &categories {
-                out.push_str(&format!(" {name:?}={}", go_duration(stats.get(name).copied().unwrap_or(0))));
-            }
-            if g.stats.range_time.values().sum::<i64>() != 0 {
-                out.push_str(" ranges");
-                for name in &range_names {
-                    out.push_str(&format!(
-                        " {name:?}={}",
-                        go_duration(g.stats.range_time.get(name).copied().unwrap_or(0))
-                    ));
-                }
-            }
-            out.push('\n');
+        Summary {
+            goroutines,
+            tasks: self.tasks,
+            regions: self.regions,
+            start_time: self.first_time.unwrap_or(0),
+            end_time: self.last_time,
         }
     }
-    out
 }
 
-/// The classic columns of the goroutine table of older `go tool trace` versions, as sums of
-/// the categories above.
-impl ExecStats {
-    /// Blocked waiting on the network: the `network` block reason.
-    pub fn network_wait(&self) -> i64 {
-        self.block_time_by_reason.get("network").copied().unwrap_or(0)
-    }
-
-    /// Blocked on synchronization: block reasons naming channels, `sync` or `select` (the
-    /// definition of Go's synchronization profile).
-    pub fn sync_block(&self) -> i64 {
-        let is_sync = |r: &str| r.contains("chan") || r.contains("sync") || r.contains("select");
-        self.block_time_by_reason.iter().filter(|(r, _)| is_sync(r)).map(|(_, t)| t).sum()
-    }
-
-    /// Blocked in a system call after losing its proc.
-    pub fn blocking_syscall(&self) -> i64 {
-        self.syscall_block_time
-    }
-
-    /// Time in GC sweeping on its proc.
-    pub fn gc_sweeping(&self) -> i64 {
-        self.range_time.get("GC incremental sweep").copied().unwrap_or(0)
-    }
-
-    /// Time helping the GC mark.
-    pub fn gc_mark_assist(&self) -> i64 {
-        self.range_time.get("GC mark assist").copied().unwrap_or(0)
-    }
-
-    /// Time in stop-the-world pauses it started (all reasons).
-    pub fn gc_pause(&self) -> i64 {
-        self.range_time.iter().filter(|(n, _)| n.starts_with("stop-the-world")).map(|(_, t)| t).sum()
-    }
-}
-
-/// Percentiles of a set of durations, nearest-rank.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Percentiles {
-    /// The median.
-    pub p50: i64,
-    /// The 90th percentile.
-    pub p90: i64,
-    /// The 99th percentile.
-    pub p99: i64,
-    /// The largest.
-    pub max: i64,
-}
-
-impl Percentiles {
-    /// The percentiles of `values` (all zero when empty).
-    pub fn of(mut values: Vec<i64>) -> Percentiles {
-        if values.is_empty() {
-            return Percentiles::default();
-        }
-        values.sort_unstable();
-        let rank = |p: usize| values[(values.len() * p).div_ceil(100).saturating_sub(1)];
-        Percentiles { p50: rank(50), p90: rank(90), p99: rank(99), max: values[values.len() - 1] }
-    }
+fn task_entry(tasks: &mut BTreeMap<u64, TaskSummary>, id: u64) -> &mut TaskSummary {
+    tasks.entry(id).or_insert_with(|| TaskSummary { id, ..TaskSummary::default() })
 }

@@ -1,30 +1,58 @@
-//! Analyses of Go execution traces, computed from the IR of `trace-format`: per-goroutine
-//! time accounting, user tasks and regions, and the blocking and scheduler-latency profiles,
-//! with the same definitions as Go 1.27's `go tool trace`, so that the numbers agree.
+//! Analyses of Go execution traces, computed from the ordered events of `trace-format`'s IR
+//! with the definitions of Go 1.27's `go tool trace`:
+//!
+//! - [`summarize`]: per-goroutine time statistics (execution, scheduler wait, syscalls, block
+//!   time by reason, special ranges), user tasks with their logs, and user regions;
+//!   [`group_goroutines`] groups goroutines by start function, with percentiles.
+//! - [`profile`]: the four pprof-like profiles (network, synchronization, syscall, scheduler
+//!   latency) over all goroutines, a group, a task or a region type; [`pprof`] writes them in
+//!   pprof's format.
+//! - [`task_types`], [`region_types`], [`task_events`]: user tasks and regions by type, with
+//!   histograms of their durations, as Go's task and region pages.
+//! - [`mutator_utilization`] and [`MmuCurve`]: minimum mutator utilization with Go's options.
+//! - [`report`]: all of it at once, with an [`overview`] and findings in plain language.
+//! - [`golden`]: the text forms in which all of this is compared with Go's own output.
 //!
 //! Every analysis is a pure function of the trace's events; this crate does no I/O.
 //!
 //! # Examples
 //!
-//! Where did the goroutines of a trace wait for a proc?
+//! Find the goroutine group that waited longest for a CPU:
 //!
 //! ```
-//! use trace_analysis::goroutines::summarize;
-//! use trace_analysis::profiles::{ProfileKind, profile, whole_goroutines};
+//! use trace_analysis::{group_goroutines, summarize};
 //! use trace_format::ir::TraceIr;
 //!
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/traces/1.27.3/mandelbrot-pixel.trace");
 //! let ir = TraceIr::from_trace(&std::fs::read(path).unwrap())?;
 //! let summary = summarize(&ir);
-//! let sched = profile(&ir, ProfileKind::Sched, &whole_goroutines(&summary));
-//! let waited: i64 = sched.iter().map(|r| r.time).sum();
-//! assert!(waited > 0);
-//! assert!(summary.goroutines.values().any(|g| g.name == "main.main"));
+//! let groups = group_goroutines(&summary);
+//! let waited = groups.iter().max_by_key(|g| g.stats.sched_wait_time).unwrap();
+//! assert!(waited.goroutines.len() > 100);
 //! # Ok::<(), trace_format::Error>(())
 //! ```
 
-pub mod duration;
-pub mod goroutines;
-pub mod profiles;
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
+pub mod golden;
+mod goroutines;
+mod groups;
+mod mmu;
+pub mod pprof;
+mod profile;
+mod report;
+mod tasks;
+
+pub use goroutines::{
+    EXECUTION_TIME, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Nanos, RegionSummary, Summary,
+    TaskSummary, is_sync_reason, is_system_goroutine, summarize,
+};
+pub use groups::{GoroutineGroup, Percentiles, group_goroutines};
+pub use mmu::{MmuCurve, UtilChange, UtilFlags, UtilWindow, mutator_utilization};
+pub use profile::{Intervals, ProfileFrame, ProfileKind, ProfileRecord, profile};
+pub use report::{MmuPoint, Overview, REPORT_MMU_WINDOWS, Report, Timed, format_duration, overview, report};
+pub use tasks::{
+    RegionType, TaskEvent, TaskType, TimeHistogram, region_start_frame, region_types, task_events, task_types,
+};
 pub use trace_format;
