@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
-use trace_analysis::goroutines::{Summary, summarize};
-use trace_analysis::profiles::{ProfileKind, ProfileRecord, profile, to_pprof_bytes, whole_goroutines};
+use trace_analysis::{Intervals, ProfileKind, ProfileRecord, Summary, pprof, profile, summarize};
 use trace_format::ir::{StackHandle, TraceIr};
 
 use crate::timeline::{LaneKey, MarkKind, SpanKind, Timeline, View};
@@ -353,7 +352,7 @@ impl Loaded {
     /// what `go tool pprof` reads.
     pub fn pprof(&self, query: &Query) -> Result<Vec<u8>, BadRequest> {
         let kind = analysis_kind(query.get("kind").unwrap_or("sched"))?;
-        Ok(to_pprof_bytes(&self.analysis_profile(kind)))
+        Ok(pprof::encode(&self.analysis_profile(kind)))
     }
 
     /// `GET /api/profile.txt?kind=...`: the same profile as folded stacks (`f1;f2;f3 value`),
@@ -374,7 +373,7 @@ impl Loaded {
 
     fn analysis_profile(&self, kind: ProfileKind) -> Vec<ProfileRecord> {
         let summary = self.summary.get_or_init(|| summarize(&self.ir));
-        profile(&self.ir, kind, &whole_goroutines(summary))
+        profile(&self.ir, kind, &Intervals::goroutines(summary, None))
     }
 
     /// The stacks of one profile (innermost frame first, each as function and `file:line`)

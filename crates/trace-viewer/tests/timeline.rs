@@ -150,16 +150,16 @@ fn lane_filters_and_focus() {
 
 #[test]
 fn profiles_are_those_of_trace_analysis_with_pprof_downloads() {
-    use trace_analysis::profiles::{ProfileKind, profile, records_from_pprof, whole_goroutines};
+    use trace_analysis::{Intervals, ProfileKind, pprof, profile};
     let loaded = allevents();
-    let summary = trace_analysis::goroutines::summarize(&loaded.ir);
+    let summary = trace_analysis::summarize(&loaded.ir);
     for (page, kind) in [
         ("sched", ProfileKind::Sched),
         ("sync", ProfileKind::Sync),
         ("network", ProfileKind::Network),
         ("syscall", ProfileKind::Syscall),
     ] {
-        let records = profile(&loaded.ir, kind, &whole_goroutines(&summary));
+        let records = profile(&loaded.ir, kind, &Intervals::goroutines(&summary, None));
         let total: i64 = records.iter().map(|r| r.time).sum();
         let flame = loaded.profile(&Query::parse(&format!("kind={page}"))).unwrap();
         assert_eq!(flame["root"]["value"].as_i64().unwrap(), total, "{page}");
@@ -169,8 +169,8 @@ fn profiles_are_those_of_trace_analysis_with_pprof_downloads() {
         let folded = loaded.profile_folded(&Query::parse(&format!("kind={page}"))).unwrap();
         let folded_total: i64 = folded.lines().map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap()).sum();
         assert_eq!(folded_total, total, "{page}");
-        let pprof = loaded.pprof(&Query::parse(&format!("kind={page}"))).unwrap();
-        assert_eq!(records_from_pprof(&pprof).unwrap(), records, "{page}: the download holds the same samples");
+        let bytes = loaded.pprof(&Query::parse(&format!("kind={page}"))).unwrap();
+        assert_eq!(pprof::decode(&bytes).unwrap(), records, "{page}: the download holds the same samples");
     }
     let sched = loaded.profile(&Query::parse("kind=sched")).unwrap();
     assert!(sched["root"]["value"].as_i64().unwrap() > 0, "the fixture has scheduler latency");
