@@ -314,6 +314,13 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
         if kind == "sched" {
             assert!(frames > 10, "the scheduler-latency profile of this fixture has many frames: {frames}");
         }
+        if kind != "cpu" {
+            let href = browser.script("return document.getElementById('pprof-link').href");
+            let pprof = ureq::get(href.as_str().unwrap()).call().expect("the pprof download is served");
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut pprof.into_reader(), &mut bytes).unwrap();
+            assert!(bytes.starts_with(&[0x1f, 0x8b]), "{kind}: a gzipped pprof file");
+        }
         browser.screenshot(&format!("flame-{kind}.png"));
     }
 }

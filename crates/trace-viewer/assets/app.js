@@ -568,7 +568,10 @@ function flamePage(params) {
   const page = document.getElementById("page");
   const canvas = el("canvas", { id: "flame-canvas" });
   const tooltip = el("div", { id: "tooltip" });
-  const download = el("a", { href: "/api/profile.txt?kind=" + kind + "&token=" + TOKEN, download: "profile-" + kind + ".folded.txt" }, "download (folded stacks)");
+  const download = el("span", {},
+    kind === "cpu" ? null : el("a", { id: "pprof-link", href: "/api/pprof?kind=" + kind + "&token=" + TOKEN, download: "profile-" + kind + ".pb.gz" }, "download pprof"),
+    kind === "cpu" ? null : " · ",
+    el("a", { href: "/api/profile.txt?kind=" + kind + "&token=" + TOKEN, download: "profile-" + kind + ".folded.txt" }, "folded stacks"));
   page.replaceChildren(el("div", { class: "toolbar" }, el("b", {}, "Profile: " + kind), download,
     el("span", {}, "click a frame to zoom in, click the root to zoom out")), el("div", { class: "flame-box" }, canvas), tooltip);
   api("/api/profile", { kind }).then((r) => {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
+use trace_analysis::{Intervals, ProfileKind, ProfileRecord, Summary, pprof, profile, summarize};
 use trace_format::ir::{StackHandle, TraceIr};
 
 use crate::timeline::{LaneKey, MarkKind, SpanKind, Timeline, View};
@@ -17,6 +18,7 @@ pub struct Loaded {
     /// The index the timeline is drawn from.
     pub timeline: Timeline,
     goroutine_table: OnceLock<Value>,
+    summary: OnceLock<Summary>,
 }
 
 /// Why a request could not be answered.
@@ -89,6 +91,8 @@ fn percent_decode(value: &str) -> String {
 const MAX_LANES_PER_REQUEST: usize = 2000;
 /// Most pixels one window request may ask for.
 const MAX_WIDTH: i64 = 20_000;
+/// Most points of a counter read for one pixel of a window.
+const MAX_SAMPLES_PER_PIXEL: usize = 64;
 /// Most arrows one window answer holds.
 const MAX_FLOWS: usize = 4000;
 
@@ -96,7 +100,7 @@ impl Loaded {
     /// Builds the timeline of `ir`.
     pub fn new(ir: TraceIr) -> Loaded {
         let timeline = Timeline::build(&ir);
-        Loaded { ir, timeline, goroutine_table: OnceLock::new() }
+        Loaded { ir, timeline, goroutine_table: OnceLock::new(), summary: OnceLock::new() }
     }
 
     /// `GET /api/info`: the trace's extent, views, counters and kinds.
@@ -211,9 +215,9 @@ impl Loaded {
             })
             .collect();
         let first = t.flows.partition_point(|f| f.time < start);
-        let in_window: Vec<_> = t.flows[first..].iter().take_while(|f| f.time < end).collect();
-        let step = in_window.len().div_ceil(MAX_FLOWS).max(1);
-        let flows: Vec<i64> = in_window
+        let last = t.flows.partition_point(|f| f.time < end).max(first);
+        let step = (last - first).div_ceil(MAX_FLOWS).max(1);
+        let flows: Vec<i64> = t.flows[first..last]
             .iter()
             .step_by(step)
             .flat_map(|f| [f.time - t.start, f.from, f.to, i64::from(f.creation)])
@@ -334,104 +338,118 @@ impl Loaded {
     }
 
     /// `GET /api/profile?kind=sched|sync|network|syscall|cpu`: a flame graph, as a tree of
-    /// frames (outermost first) with the time, or the samples, spent below each.
+    /// frames (outermost first) with the time, or the samples, spent below each. The four
+    /// blocking and scheduling profiles are `trace-analysis`'s, the samples of
+    /// `go tool trace -pprof`; `cpu` counts the trace's CPU samples.
     pub fn profile(&self, query: &Query) -> Result<Value, BadRequest> {
         let kind = query.get("kind").unwrap_or("sched");
-        let totals = self.profile_stacks(kind)?;
-        Ok(
-            json!({"kind": kind, "unit": if kind == "cpu" { "samples" } else { "ns" }, "root": self.flame_tree(&totals)}),
-        )
+        let stacks = self.profile_stacks(kind)?;
+        let unit = if kind == "cpu" { "samples" } else { "ns" };
+        Ok(json!({"kind": kind, "unit": unit, "pprof": kind != "cpu", "root": flame_tree(&stacks)}))
+    }
+
+    /// `GET /api/pprof?kind=sched|sync|network|syscall`: the profile as a gzipped pprof file,
+    /// what `go tool pprof` reads.
+    pub fn pprof(&self, query: &Query) -> Result<Vec<u8>, BadRequest> {
+        let kind = analysis_kind(query.get("kind").unwrap_or("sched"))?;
+        Ok(pprof::encode(&self.analysis_profile(kind)))
     }
 
     /// `GET /api/profile.txt?kind=...`: the same profile as folded stacks (`f1;f2;f3 value`),
     /// the text form flame graph tools read.
     pub fn profile_folded(&self, query: &Query) -> Result<String, BadRequest> {
-        let totals = self.profile_stacks(query.get("kind").unwrap_or("sched"))?;
-        let mut lines: Vec<String> = totals
+        let stacks = self.profile_stacks(query.get("kind").unwrap_or("sched"))?;
+        let mut lines: Vec<String> = stacks
             .iter()
-            .map(|(&stack, &value)| {
-                let mut names: Vec<String> =
-                    self.stack_json(stack).iter().map(|f| f["func"].as_str().unwrap_or("").to_owned()).collect();
-                names.reverse();
-                format!("{} {value}", if names.is_empty() { "(no stack)".to_owned() } else { names.join(";") })
+            .map(|(frames, value)| {
+                let names: Vec<&str> = frames.iter().rev().map(|f| f.0.as_str()).collect();
+                let path = if names.is_empty() { "(no stack)".to_owned() } else { names.join(";") };
+                format!("{path} {value}")
             })
             .collect();
         lines.sort();
         Ok(lines.join("\n") + "\n")
     }
 
-    /// Total time (or samples) by stack for one profile.
-    fn profile_stacks(&self, kind: &str) -> Result<BTreeMap<u32, i64>, BadRequest> {
-        let t = &self.timeline;
-        let mut totals: BTreeMap<u32, i64> = BTreeMap::new();
-        if kind == "cpu" {
-            for lane in &t.lanes {
-                for m in lane.marks.iter().filter(|m| m.kind == MarkKind::CpuSample) {
-                    *totals.entry(m.label).or_default() += 1;
-                }
-            }
-            return Ok(totals);
-        }
-        let wanted: fn(SpanKind, &str) -> bool = match kind {
-            "sched" => |k, _| k == SpanKind::Runnable,
-            "syscall" => |k, _| k == SpanKind::Syscall,
-            "network" => |k, reason| k == SpanKind::Waiting && reason == "network",
-            "sync" => |k, reason| k == SpanKind::Waiting && is_sync_reason(reason),
-            other => return Err(bad(format!("unknown profile {other:?}: sched, sync, network, syscall or cpu"))),
-        };
-        for g in &t.goroutines {
-            let spans = &t.lanes[g.lane as usize].spans;
-            for (i, s) in spans.iter().enumerate() {
-                let reason = t.labels.get(s.label as usize).map_or("", String::as_str);
-                if !wanted(s.kind, reason) {
-                    continue;
-                }
-                // A goroutine made runnable by another has no stack of its own at that
-                // moment: it is where it blocked.
-                let stack = if s.stack == 0 && i > 0 { spans[i - 1].stack } else { s.stack };
-                *totals.entry(stack).or_default() += s.end - s.start;
-            }
-        }
-        Ok(totals)
+    fn analysis_profile(&self, kind: ProfileKind) -> Vec<ProfileRecord> {
+        let summary = self.summary.get_or_init(|| summarize(&self.ir));
+        profile(&self.ir, kind, &Intervals::goroutines(summary, None))
     }
 
-    fn flame_tree(&self, totals: &BTreeMap<u32, i64>) -> Value {
-        #[derive(Default)]
-        struct Node {
-            value: i64,
-            children: BTreeMap<String, Node>,
+    /// The stacks of one profile (innermost frame first, each as function and `file:line`)
+    /// with their time or sample count.
+    fn profile_stacks(&self, kind: &str) -> Result<Vec<WeightedStack>, BadRequest> {
+        if kind != "cpu" {
+            let records = self.analysis_profile(analysis_kind(kind)?);
+            return Ok(records
+                .into_iter()
+                .map(|r| {
+                    let frames = r.stack.into_iter().map(|f| (f.func, format!("{}:{}", f.file, f.line))).collect();
+                    (frames, r.time)
+                })
+                .collect());
         }
-        fn to_json(name: &str, node: &Node) -> Value {
-            let mut children: Vec<(&String, &Node)> = node.children.iter().collect();
-            children.sort_by(|a, b| b.1.value.cmp(&a.1.value).then(a.0.cmp(b.0)));
-            json!({"name": name, "value": node.value,
-                   "children": children.into_iter().map(|(n, c)| to_json(n, c)).collect::<Vec<_>>()})
-        }
-        let mut root = Node::default();
-        for (&stack, &value) in totals {
-            root.value += value;
-            let frames = self.stack_json(stack);
-            let mut node = &mut root;
-            for frame in frames.iter().rev() {
-                let name = format!(
-                    "{} {}:{}",
-                    frame["func"].as_str().unwrap_or(""),
-                    frame["file"].as_str().unwrap_or(""),
-                    frame["line"]
-                );
-                node = node.children.entry(name).or_default();
-                node.value += value;
+        let mut samples: BTreeMap<u32, i64> = BTreeMap::new();
+        for lane in &self.timeline.lanes {
+            for m in lane.marks.iter().filter(|m| m.kind == MarkKind::CpuSample) {
+                *samples.entry(m.label).or_default() += 1;
             }
         }
-        to_json("all", &root)
+        Ok(samples
+            .into_iter()
+            .map(|(stack, count)| {
+                let frames = self
+                    .stack_json(stack)
+                    .iter()
+                    .map(|f| {
+                        (
+                            f["func"].as_str().unwrap_or("").to_owned(),
+                            format!("{}:{}", f["file"].as_str().unwrap_or(""), f["line"]),
+                        )
+                    })
+                    .collect();
+                (frames, count)
+            })
+            .collect())
     }
 }
 
-/// Whether a goroutine blocked for `reason` counts as synchronization blocking, as Go's
-/// `go tool trace` groups reasons.
-fn is_sync_reason(reason: &str) -> bool {
-    matches!(reason, "chan receive" | "chan send" | "select" | "sync" | "sync.(*Cond).Wait" | "sync.(*WaitGroup).Wait")
-        || reason.starts_with("sync")
+/// A stack of a profile (innermost frame first, each as function and `file:line`) with its
+/// time or sample count.
+type WeightedStack = (Vec<(String, String)>, i64);
+
+/// The profile of `trace-analysis` the page's `kind` names.
+fn analysis_kind(kind: &str) -> Result<ProfileKind, BadRequest> {
+    match kind {
+        "network" => Ok(ProfileKind::Network),
+        other => ProfileKind::from_name(other)
+            .ok_or_else(|| bad(format!("unknown profile {other:?}: sched, sync, network, syscall or cpu"))),
+    }
+}
+
+/// Stacks merged into a tree from the outermost frame, children sorted by value.
+fn flame_tree(stacks: &[WeightedStack]) -> Value {
+    #[derive(Default)]
+    struct Node {
+        value: i64,
+        children: BTreeMap<String, Node>,
+    }
+    fn to_json(name: &str, node: &Node) -> Value {
+        let mut children: Vec<(&String, &Node)> = node.children.iter().collect();
+        children.sort_by(|a, b| b.1.value.cmp(&a.1.value).then(a.0.cmp(b.0)));
+        json!({"name": name, "value": node.value,
+               "children": children.into_iter().map(|(n, c)| to_json(n, c)).collect::<Vec<_>>()})
+    }
+    let mut root = Node::default();
+    for (frames, value) in stacks {
+        root.value += value;
+        let mut node = &mut root;
+        for (func, place) in frames.iter().rev() {
+            node = node.children.entry(format!("{func} {place}")).or_default();
+            node.value += value;
+        }
+    }
+    to_json("all", &root)
 }
 
 /// The lane indexes of a comma-separated list, each checked against `count`.
@@ -463,7 +481,11 @@ fn counter_window(points: &[(i64, i64)], start: i64, end: i64, resolution: i64) 
     while i < window.len() {
         let bucket_end = window[i].0 + resolution;
         let j = i + window[i..].partition_point(|p| p.0 < bucket_end);
-        let peak = window[i..j].iter().max_by_key(|p| p.1).copied().unwrap_or(window[i]);
+        // A bucket of a dense counter is sampled at a bounded number of points, so that a
+        // zoomed-out window costs the same whatever the trace's size.
+        let bucket = &window[i..j];
+        let stride = bucket.len().div_ceil(MAX_SAMPLES_PER_PIXEL).max(1);
+        let peak = bucket.iter().step_by(stride).max_by_key(|p| p.1).copied().unwrap_or(window[i]);
         out.push(peak);
         if let Some(&last) = window[i..j].last().filter(|l| l.0 != peak.0) {
             out.push(last);

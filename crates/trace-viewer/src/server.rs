@@ -134,6 +134,12 @@ fn route(loaded: &Loaded, path: &str, query: &Query, token: &str) -> Response<io
         "/api/range" => json(loaded.range(query)),
         "/api/goroutines" => json(Ok(loaded.goroutines())),
         "/api/profile" => json(loaded.profile(query)),
+        "/api/pprof" => match loaded.pprof(query) {
+            Ok(bytes) => Response::from_data(bytes)
+                .with_header(header("Content-Type", "application/octet-stream"))
+                .with_header(header("Content-Disposition", "attachment; filename=\"profile.pb.gz\"")),
+            Err(BadRequest(message)) => text_response(400, message + "\n", "text/plain"),
+        },
         "/api/profile.txt" => match loaded.profile_folded(query) {
             Ok(text) => text_response(200, text, "text/plain; charset=utf-8")
                 .with_header(header("Content-Disposition", "attachment; filename=\"profile.folded.txt\"")),

@@ -589,15 +589,14 @@ impl Timeline {
         builder.close_open(start, end);
         let Builder { mut lanes, labels, names, counters, flows, mut finished_tasks, .. } = builder;
         finished_tasks.sort_by_key(|s| (s.start, s.end));
+        // Rows are numbered from 0 in order of first use, so row `r` is the lane `first_row + r`.
+        let first_row = lanes.len();
         for (row, span) in pack_rows(&finished_tasks) {
-            let key = LaneKey::Tasks(row);
-            let lane = match lanes.iter().position(|l| l.key == key) {
-                Some(i) => i,
-                None => {
-                    lanes.push(Lane { key, spans: Vec::new(), marks: Vec::new(), levels: Levels::default() });
-                    lanes.len() - 1
-                }
-            };
+            let lane = first_row + row as usize;
+            if lane == lanes.len() {
+                let key = LaneKey::Tasks(row);
+                lanes.push(Lane { key, spans: Vec::new(), marks: Vec::new(), levels: Levels::default() });
+            }
             lanes[lane].spans.push(span);
         }
         for lane in &mut lanes {
@@ -605,7 +604,16 @@ impl Timeline {
             lane.spans.sort_by_key(|s| (s.start, s.end));
             lane.marks.sort_by_key(|m| m.time);
             lane.levels = Levels::build(&lane.spans);
+            // The vectors grew by doubling; what a big trace keeps should not be half empty.
+            lane.spans.shrink_to_fit();
+            lane.marks.shrink_to_fit();
         }
+        let mut counters = counters;
+        for counter in &mut counters {
+            counter.points.shrink_to_fit();
+        }
+        let mut flows = flows;
+        flows.shrink_to_fit();
         let mut order: Vec<u32> = (0..lanes.len() as u32).collect();
         order.sort_by_key(|&i| lanes[i as usize].key);
         let mut goroutines: Vec<GoroutineInfo> = order

@@ -149,26 +149,37 @@ fn lane_filters_and_focus() {
 }
 
 #[test]
-fn profiles_cover_the_time_of_their_states() {
+fn profiles_are_those_of_trace_analysis_with_pprof_downloads() {
+    use trace_analysis::{Intervals, ProfileKind, pprof, profile};
     let loaded = allevents();
-    let t = &loaded.timeline;
+    let summary = trace_analysis::summarize(&loaded.ir);
+    for (page, kind) in [
+        ("sched", ProfileKind::Sched),
+        ("sync", ProfileKind::Sync),
+        ("network", ProfileKind::Network),
+        ("syscall", ProfileKind::Syscall),
+    ] {
+        let records = profile(&loaded.ir, kind, &Intervals::goroutines(&summary, None));
+        let total: i64 = records.iter().map(|r| r.time).sum();
+        let flame = loaded.profile(&Query::parse(&format!("kind={page}"))).unwrap();
+        assert_eq!(flame["root"]["value"].as_i64().unwrap(), total, "{page}");
+        let children: i64 =
+            flame["root"]["children"].as_array().unwrap().iter().map(|c| c["value"].as_i64().unwrap()).sum();
+        assert!(children <= total, "{page}: children never exceed their parent");
+        let folded = loaded.profile_folded(&Query::parse(&format!("kind={page}"))).unwrap();
+        let folded_total: i64 = folded.lines().map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap()).sum();
+        assert_eq!(folded_total, total, "{page}");
+        let bytes = loaded.pprof(&Query::parse(&format!("kind={page}"))).unwrap();
+        assert_eq!(pprof::decode(&bytes).unwrap(), records, "{page}: the download holds the same samples");
+    }
     let sched = loaded.profile(&Query::parse("kind=sched")).unwrap();
-    let runnable: i64 = t
-        .goroutines
-        .iter()
-        .flat_map(|g| t.lanes[g.lane as usize].spans.iter())
-        .filter(|s| s.kind == SpanKind::Runnable)
-        .map(|s| s.end - s.start)
-        .sum();
-    assert_eq!(sched["root"]["value"].as_i64().unwrap(), runnable);
-    let folded = loaded.profile_folded(&Query::parse("kind=sched")).unwrap();
-    let folded_total: i64 = folded.lines().map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap()).sum();
-    assert_eq!(folded_total, runnable);
+    assert!(sched["root"]["value"].as_i64().unwrap() > 0, "the fixture has scheduler latency");
     assert!(
         loaded.profile(&Query::parse("kind=cpu")).unwrap()["root"]["value"].as_i64().unwrap() > 0,
         "the fixture has CPU samples"
     );
     assert!(loaded.profile(&Query::parse("kind=bogus")).is_err());
+    assert!(loaded.pprof(&Query::parse("kind=cpu")).is_err(), "CPU samples have no pprof here");
 }
 
 #[test]
