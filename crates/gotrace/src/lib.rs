@@ -41,6 +41,8 @@ pub enum CommandError {
     Ir(String),
     /// The arguments ask for something the trace does not have (a goroutine group, a task).
     Usage(String),
+    /// The viewer's server could not start (the address is taken, no random source).
+    Serve(io::Error),
 }
 
 impl fmt::Display for CommandError {
@@ -52,6 +54,7 @@ impl fmt::Display for CommandError {
             CommandError::Stored(message) => f.write_str(message),
             CommandError::Ir(message) => f.write_str(message),
             CommandError::Usage(message) => f.write_str(message),
+            CommandError::Serve(error) => write!(f, "cannot start the viewer: {error}"),
         }
     }
 }
@@ -192,6 +195,59 @@ fn batch_kind_name(kind: BatchKind) -> String {
             format!("experiment {exp} ({name})")
         }
     }
+}
+
+/// How `gotrace view` serves the timeline.
+pub struct ViewSettings {
+    /// The address to listen on; loopback with a free port unless the user chose one.
+    pub addr: std::net::SocketAddr,
+    /// Whether to open a browser on the URL.
+    pub open_browser: bool,
+}
+
+/// `gotrace view`: loads the trace, builds the timeline index and serves the viewer until the
+/// process is stopped. `ready` is called with the URL (token included) once it is served.
+pub fn view(path: &Path, settings: &ViewSettings, ready: impl FnOnce(&str)) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    if let Some(error) = ir.error() {
+        eprintln!("gotrace: the trace is damaged; showing what came before: {}", error.message);
+    }
+    let loaded = std::sync::Arc::new(trace_viewer::Loaded::new(ir));
+    let token = trace_viewer::random_token().map_err(CommandError::Serve)?;
+    let server = trace_viewer::Server::start(loaded, settings.addr, token).map_err(CommandError::Serve)?;
+    let url = server.url();
+    ready(&url);
+    if settings.open_browser {
+        open_browser(&url);
+    }
+    server.wait();
+    Ok(())
+}
+
+/// Asks the desktop to open `url`; a machine without one just keeps the printed URL.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    let _ = std::process::Command::new(opener)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}
+
+/// `gotrace export --chrome`: writes the trace's timeline as Chrome trace-event JSON (what
+/// Perfetto's UI opens) to `output`.
+pub fn export_chrome(path: &Path, output: &Path) -> Result<(), CommandError> {
+    let ir = load_ir(path)?;
+    let timeline = trace_viewer::timeline::Timeline::build(&ir);
+    let file = std::fs::File::create(output).map_err(CommandError::Write)?;
+    trace_viewer::chrome::write_chrome_trace(&timeline, file).map_err(CommandError::Write)?;
+    ir.error().map_or(Ok(()), |error| Err(CommandError::Stored(error.message.clone())))
 }
 
 /// Writes the wire-level summary (the file's layout) of a trace.

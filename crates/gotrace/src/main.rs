@@ -1,6 +1,6 @@
 //! `gotrace`: reads Go execution traces and shows what the goroutines did.
 
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -138,6 +138,39 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Show the trace in a browser: a timeline by proc, thread or goroutine with counters,
+    /// GC, tasks and regions, and analysis pages. Serves a local page on 127.0.0.1 (nothing
+    /// leaves the machine) whose URL carries a random token; stop it with Ctrl-C.
+    #[command(after_help = "Examples:\n  \
+        gotrace view trace.out                       Open the viewer in the default browser\n  \
+        gotrace view --no-open trace.out             Only print the URL\n  \
+        gotrace view --addr 127.0.0.1:8000 trace.out Serve on a fixed port")]
+    View {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// The address to listen on. Anything other than loopback makes the trace readable
+        /// by whoever has the URL.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: std::net::SocketAddr,
+        /// Do not open a browser; just print the URL.
+        #[arg(long)]
+        no_open: bool,
+    },
+    /// Convert a trace for other tools.
+    #[command(
+        after_help = "Example:\n  gotrace export --chrome trace.out -o trace.json   Then open trace.json in ui.perfetto.dev"
+    )]
+    Export {
+        /// Write Chrome trace-event JSON (procs, threads and goroutines as lanes, counters,
+        /// creation and unblock arrows), which Perfetto's UI and chrome://tracing open.
+        #[arg(long, required = true)]
+        chrome: bool,
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// Where to write the JSON.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Print the events of a trace in order, as `go tool trace -d=parsed` does, or its raw
     /// records with --wire.
     #[command(after_help = "Examples:\n  \
@@ -201,6 +234,16 @@ fn main() -> ExitCode {
             };
             gotrace::mmu(file, flags, *worst, *json, &mut stdout)
         }
+        Command::View { file, addr, no_open } => {
+            let settings = gotrace::ViewSettings { addr: *addr, open_browser: !no_open };
+            gotrace::view(file, &settings, |url| {
+                // Whoever reads the URL may close the pipe afterwards; serving goes on.
+                let _ =
+                    writeln!(io::stdout(), "gotrace view: serving {} at {url} (press Ctrl-C to stop)", file.display());
+                let _ = io::stdout().flush();
+            })
+        }
+        Command::Export { file, output, .. } => gotrace::export_chrome(file, output),
         Command::Dump { file, wire: true } => gotrace::dump_wire(file, &mut stdout),
         Command::Dump { file, wire: false } => gotrace::dump_parsed(file, &mut stdout),
     };

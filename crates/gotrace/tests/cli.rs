@@ -292,3 +292,18 @@ fn tasks_regions_and_mmu_commands() {
     // Longer windows can only be better on average.
     assert!(values.windows(2).all(|w| w[0] <= w[1]), "{values:?}");
 }
+
+#[test]
+fn export_chrome_writes_trace_event_json() {
+    let path = scratch("allevents.chrome.json");
+    let out = gotrace(&["export", "--chrome", fixture().to_str().unwrap(), "-o", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("valid JSON");
+    let events = json["traceEvents"].as_array().expect("a traceEvents array");
+    for phase in ["M", "X", "C", "s", "f"] {
+        assert!(events.iter().any(|e| e["ph"] == phase), "events of phase {phase}");
+    }
+    let missing = gotrace(&["export", "--chrome", "/nonexistent.trace", "-o", path.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open /nonexistent.trace"));
+}

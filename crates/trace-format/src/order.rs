@@ -3,8 +3,6 @@
 //! (`internal/trace/order.go`), and rewrites ("smuggles") some arguments so that each event
 //! can be understood on its own.
 
-use std::collections::VecDeque;
-
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
@@ -132,6 +130,123 @@ impl Threads {
     }
 }
 
+/// The states of live goroutines by ID. The runtime hands goroutine IDs out in order, so most
+/// are found through a vector indexed by ID, without hashing; an ID far beyond what the live
+/// goroutines justify (a long-running program's, or a hostile trace's) goes to a hash map, so
+/// that memory stays proportional to the goroutines alive at once.
+#[derive(Debug, Default)]
+struct Goroutines {
+    /// By ID, the slot in `states` plus one; 0 for none.
+    slots: Vec<u32>,
+    states: Vec<GState>,
+    /// Slots of `states` free for reuse.
+    free: Vec<u32>,
+    /// Goroutines whose IDs `slots` does not cover; it never holds an ID below `slots.len()`.
+    sparse: HashMap<i64, GState>,
+}
+
+/// IDs that `slots` covers whatever the number of live goroutines, and per live goroutine.
+const DENSE_IDS_MIN: usize = 4096;
+const DENSE_IDS_PER_LIVE: usize = 64;
+
+impl Goroutines {
+    #[inline]
+    fn slot(&self, id: i64) -> Option<Option<usize>> {
+        let index = usize::try_from(id).ok().filter(|&i| i < self.slots.len())?;
+        Some(self.slots[index].checked_sub(1).map(|slot| slot as usize))
+    }
+
+    #[inline]
+    fn get(&self, id: &i64) -> Option<&GState> {
+        match self.slot(*id) {
+            Some(slot) => slot.map(|slot| &self.states[slot]),
+            None => self.sparse.get(id),
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self, id: &i64) -> Option<&mut GState> {
+        match self.slot(*id) {
+            Some(slot) => slot.map(|slot| &mut self.states[slot]),
+            None => self.sparse.get_mut(id),
+        }
+    }
+
+    fn contains_key(&self, id: &i64) -> bool {
+        self.get(id).is_some()
+    }
+
+    fn live(&self) -> usize {
+        self.states.len() - self.free.len() + self.sparse.len()
+    }
+
+    /// Adds goroutine `id`, which has no state.
+    fn insert(&mut self, id: i64, state: GState) {
+        let Ok(index) = usize::try_from(id) else {
+            self.sparse.insert(id, state);
+            return;
+        };
+        if index >= self.slots.len() {
+            let limit = DENSE_IDS_MIN + DENSE_IDS_PER_LIVE * self.live();
+            if index >= limit {
+                self.sparse.insert(id, state);
+                return;
+            }
+            self.grow((index + 1).max(2 * self.slots.len()).min(limit));
+        }
+        self.slots[index] = self.store(state) + 1;
+    }
+
+    /// Puts `state` in a free slot of `states`, or a new one, and returns the slot.
+    fn store(&mut self, state: GState) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.states[slot as usize] = state;
+                slot
+            }
+            None => {
+                self.states.push(state);
+                self.states.len() as u32 - 1
+            }
+        }
+    }
+
+    /// Covers IDs below `len` with `slots`, moving the goroutines it now covers out of
+    /// `sparse`, so that each ID lives in one place.
+    fn grow(&mut self, len: usize) {
+        self.slots.resize(len, 0);
+        if self.sparse.is_empty() {
+            return;
+        }
+        let covered: Vec<i64> = self.sparse.keys().copied().filter(|&id| (0..len as i64).contains(&id)).collect();
+        for id in covered {
+            if let Some(state) = self.sparse.remove(&id) {
+                self.slots[id as usize] = self.store(state) + 1;
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &i64) {
+        match self.slot(*id) {
+            Some(Some(slot)) => {
+                self.slots[*id as usize] = 0;
+                // A free slot holds no regions, so that `values_mut` may pass over it.
+                self.states[slot].regions.clear();
+                self.free.push(slot as u32);
+            }
+            Some(None) => {}
+            None => {
+                self.sparse.remove(id);
+            }
+        }
+    }
+
+    /// The state of every live goroutine (and stale ones, without regions, of free slots).
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut GState> {
+        self.states.iter_mut().chain(self.sparse.values_mut())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GcState {
     Undetermined,
@@ -169,22 +284,24 @@ enum Step {
 pub(crate) struct Ordering {
     /// Names of tasks and regions that outlived their generation\'s tables.
     owned_names: Vec<Box<[u8]>>,
-    gs: HashMap<i64, GState>,
+    gs: Goroutines,
     ps: HashMap<i64, PState>,
     ms: Threads,
     tasks: HashMap<u64, Task>,
     gc_seq: u64,
     gc_state: GcState,
     initial_generation: u64,
-    /// The first event of the last accepted step: the reader returns it at once, so that the
-    /// usual step of one event never goes through `queue`.
-    pub(crate) first: Option<Event>,
-    /// The events after `first`.
-    pub(crate) queue: VecDeque<Event>,
 }
 
 fn as_id(raw: u64) -> i64 {
     raw as i64
+}
+
+/// The generation being ordered: its index in the reader's tables and its number in the trace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GenerationId {
+    pub(crate) table_index: u32,
+    pub(crate) number: u64,
 }
 
 /// The "no task" ID that replaces a parent of 0.
@@ -193,15 +310,13 @@ const NO_TASK: u64 = u64::MAX;
 impl Ordering {
     pub(crate) fn new() -> Ordering {
         Ordering {
-            gs: HashMap::default(),
+            gs: Goroutines::default(),
             ps: HashMap::default(),
             ms: Threads::default(),
             tasks: HashMap::default(),
             gc_seq: 0,
             gc_state: GcState::Undetermined,
             initial_generation: 0,
-            first: None,
-            queue: VecDeque::new(),
             owned_names: Vec::new(),
         }
     }
@@ -228,19 +343,20 @@ impl Ordering {
     }
 
     /// Offers `ev`, read from thread `m` in generation `generation`, to the engine. Returns
-    /// whether it was accepted (and emitted, to `first` and `queue`, with the events it
-    /// implies). `tables` are the reader's tables, `table_index` the generation's;
-    /// `m_slot` caches the thread's slot for the engine.
+    /// whether it was accepted (and appended to `out`, with the events it implies; on an
+    /// error, `out` may hold some of them, which the caller drops). `tables` are the reader's
+    /// tables; `m_slot` caches the thread's slot for the engine.
     #[inline(always)]
     pub(crate) fn advance(
         &mut self,
         ev: &mut BaseEvent,
         tables: &[Option<Arc<GenerationTables>>],
-        table_index: u32,
+        generation: GenerationId,
         m: u64,
         m_slot: &mut Option<u32>,
-        generation: u64,
+        out: &mut Vec<Event>,
     ) -> Result<bool, Error> {
+        let GenerationId { table_index, number: generation } = generation;
         if self.initial_generation == 0 {
             self.initial_generation = generation;
         }
@@ -253,7 +369,7 @@ impl Ordering {
             Ctx { m, p: state.p, g: state.g }
         };
         let offset = ev.offset;
-        let mut emit = Emit { first: &mut self.first, queue: &mut self.queue, table_index, time: ev.time, offset };
+        let mut emit = Emit { out, table_index, time: ev.time, offset };
         let state = State {
             gs: &mut self.gs,
             ps: &mut self.ps,
@@ -287,7 +403,7 @@ impl Ordering {
 }
 
 struct State<'s> {
-    gs: &'s mut HashMap<i64, GState>,
+    gs: &'s mut Goroutines,
     ps: &'s mut HashMap<i64, PState>,
     ms: &'s mut Threads,
     tasks: &'s mut HashMap<u64, Task>,
@@ -297,8 +413,7 @@ struct State<'s> {
 
 /// Queues accepted events with their context.
 struct Emit<'q> {
-    first: &'q mut Option<Event>,
-    queue: &'q mut VecDeque<Event>,
+    out: &'q mut Vec<Event>,
     table_index: u32,
     /// The time and offset of the event being ordered, for the events it implies.
     time: i64,
@@ -319,12 +434,7 @@ impl Emit<'_> {
             generation: self.table_index,
             offset: ev.offset,
         };
-        // The engine runs only once the reader has taken every event it emitted before.
-        if self.first.is_none() {
-            *self.first = Some(event);
-        } else {
-            self.queue.push_back(event);
-        }
+        self.out.push(event);
     }
 
     /// Queues an event the engine makes up (the parts of a goroutine switch, a steal).

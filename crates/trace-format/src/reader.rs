@@ -9,8 +9,8 @@ use std::sync::Arc;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, NONE, SYNC_TYPE};
 use crate::generation::{CpuSample, Frequency, Generation, GenerationTables, Generations, NextGeneration};
-use crate::order::{BaseEvent, Ordering};
-use crate::spec::{EventClass, EventType, MAX_ARGS, Trailer};
+use crate::order::{BaseEvent, GenerationId, Ordering};
+use crate::spec::{EventClass, EventType, ID_ARGS, MAX_ARGS, Trailer};
 use crate::varint::read_uvarint;
 use crate::version::Version;
 use crate::wire::Batch;
@@ -216,7 +216,18 @@ pub(crate) struct V2Reader<'a> {
     synced: bool,
     done: bool,
     consumed: u64,
+    /// Events ordered ahead for the iterator, and how many of them it has handed out:
+    /// ordering a run of events at a time into a buffer keeps each event in one place
+    /// instead of moving it through the layers of a call per event.
+    ready: Vec<Event>,
+    ready_taken: usize,
+    /// The error that ended the trace, for the iterator to report once `ready` is drained.
+    failed: Option<Error>,
 }
+
+/// Events the iterator orders ahead: enough to stay in the ordering loop for a while, few
+/// enough to stay in the processor's cache.
+const READY_EVENTS: usize = 256;
 
 impl<'a> V2Reader<'a> {
     /// Starts reading the trace in `bytes`.
@@ -232,6 +243,9 @@ impl<'a> V2Reader<'a> {
             synced: false,
             done: false,
             consumed: 0,
+            ready: Vec::with_capacity(READY_EVENTS),
+            ready_taken: 0,
+            failed: None,
         })
     }
 
@@ -320,11 +334,11 @@ impl<'a> V2Reader<'a> {
 
     /// Offers the event of frontier cursor `i` to the engine; on success moves the cursor on.
     #[inline]
-    fn try_advance(&mut self, i: usize) -> Result<bool, Error> {
+    fn try_advance(&mut self, i: usize, out: &mut Vec<Event>) -> Result<bool, Error> {
         let Some(current) = self.current.as_mut() else { return Ok(false) };
         let cursor = current.frontier.cursor(i);
-        let (tables, index) = (&self.tables, current.table_index);
-        if !self.order.advance(&mut cursor.ev, tables, index, cursor.m, &mut cursor.m_slot, current.number)? {
+        let generation = GenerationId { table_index: current.table_index, number: current.number };
+        if !self.order.advance(&mut cursor.ev, &self.tables, generation, cursor.m, &mut cursor.m_slot, out)? {
             return Ok(false);
         }
         if cursor.next_event(current.freq, current.version)? {
@@ -349,88 +363,192 @@ impl<'a> V2Reader<'a> {
         }
     }
 
-    fn next_unchecked(&mut self) -> Result<Event, Error> {
-        if let Some(event) = self.order.queue.pop_front() {
-            return Ok(event);
+    /// Orders events of one generation into `out` until `target` more are there or the
+    /// generation has no more; when it had none left, opens the next generation and gives only
+    /// its `Sync`. Every event given can thus be looked up in [`tables`](Self::tables) until
+    /// the next call. Gives nothing once the trace has ended; on damage, gives the events
+    /// before it and returns the error, once.
+    pub(crate) fn fill(&mut self, out: &mut Vec<Event>, target: usize) -> Result<(), Error> {
+        if self.done && self.pending.is_none() {
+            return Ok(());
         }
-        let Some(current) = self.current.as_mut() else { return self.next_generation() };
-        if current.frontier.len() == 0 && current.samples.is_empty() {
-            return self.next_generation();
+        let result = self.fill_unchecked(out, target);
+        if result.is_err() {
+            self.done = true;
+            self.pending = None;
         }
+        result
+    }
+
+    fn fill_unchecked(&mut self, out: &mut Vec<Event>, target: usize) -> Result<(), Error> {
+        let start = out.len();
+        loop {
+            let exhausted =
+                self.current.as_ref().is_none_or(|current| current.frontier.len() == 0 && current.samples.is_empty());
+            if exhausted {
+                if out.len() == start {
+                    let sync = self.next_generation()?;
+                    self.deliver(out, out.len(), sync)?;
+                }
+                return Ok(());
+            }
+            if out.len() - start >= target {
+                return Ok(());
+            }
+            self.step(out)?;
+        }
+    }
+
+    /// Orders the current generation's next event (or CPU sample) into `out`, with the
+    /// events it implies.
+    fn step(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
+        let before = out.len();
+        let current = self.current.as_mut().expect("a generation is installed");
+        let table_index = current.table_index;
         if let Some(sample) = current.samples.front().copied()
             && (current.frontier.len() == 0 || sample.time < current.frontier.time(0))
         {
             current.samples.pop_front();
-            let table_index = current.table_index;
-            return Ok(self.sample_event(sample, table_index));
+            let event = self.sample_event(sample, table_index);
+            return self.deliver(out, before, event);
         }
-        if !self.try_advance(0)? {
-            let current = self.current.as_mut().expect("a generation is installed");
-            current.frontier.sort();
-            let mut advanced = false;
-            for i in 1..current_len(&self.current) {
-                if self.try_advance(i)? {
-                    advanced = true;
-                    break;
-                }
-            }
-            if !advanced {
-                let current = self.current.as_ref().expect("a generation is installed");
-                let mut message = format!("broken trace: failed to advance: frontier:\n[gen={}]\n\n", current.number);
-                for cursor in current.frontier.heap.iter().map(|&c| &current.frontier.cursors[c as usize]) {
-                    let spec = EventType(cursor.ev.ty).spec();
-                    message.push_str(&format!(
-                        "M {} [{} time={}",
-                        cursor.m as i64,
-                        EventType(cursor.ev.ty).name(),
-                        cursor.ev.time
-                    ));
-                    for (name, value) in spec.map_or(&[][..], |s| &s.args[1..]).iter().zip(cursor.ev.args) {
-                        message.push_str(&format!(" {name}={value}"));
-                    }
-                    message.push_str("]\n");
-                }
-                let offset =
-                    current.frontier.heap.first().map_or(0, |&c| current.frontier.cursors[c as usize].ev.offset);
-                return Err(Error::new(ErrorKind::Ordering(message), offset));
+        match self.advance_any(out) {
+            Ok(()) if out.len() > before => {}
+            Ok(()) => return Err(Error::new(ErrorKind::Ordering("advancing queued no event".into()), 0)),
+            Err(error) => {
+                out.truncate(before);
+                return Err(error);
             }
         }
-        self.order.first.take().ok_or_else(|| Error::new(ErrorKind::Ordering("advancing queued no event".into()), 0))
+        // Check and time the step's events in place, as each is given. They all belong to
+        // the current generation, whose tables the reader holds.
+        let Some(tables) = self.tables.get(table_index as usize).and_then(Option::as_deref) else {
+            return Err(Error::new(ErrorKind::Ordering("no tables for the current generation".into()), 0));
+        };
+        let mut last_ts = self.last_ts;
+        for (i, event) in out.iter_mut().enumerate().skip(before) {
+            if !table_ids_present(tables, event) {
+                let error = table_id_error(tables, event);
+                out.truncate(i);
+                return error;
+            }
+            last_ts = strictly_after(last_ts, event.time);
+            event.time = last_ts;
+        }
+        self.last_ts = last_ts;
+        Ok(())
+    }
+
+    /// Appends `event` to `out` (whose events from `before` on belong to this step), checked
+    /// and timed.
+    fn deliver(&mut self, out: &mut Vec<Event>, before: usize, mut event: Event) -> Result<(), Error> {
+        debug_assert_eq!(out.len(), before);
+        self.check_table_ids(&event)?;
+        event.time = self.next_time(event.time);
+        out.push(event);
+        Ok(())
+    }
+
+    /// The time to give an event at `time`: times are made strictly increasing, as Go's
+    /// reader does.
+    fn next_time(&mut self, time: i64) -> i64 {
+        self.last_ts = strictly_after(self.last_ts, time);
+        self.last_ts
+    }
+
+    /// Advances the frontier's earliest thread if the engine accepts its event, else the
+    /// first thread by time whose event it accepts, as Go does.
+    #[inline]
+    fn advance_any(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
+        if self.try_advance(0, out)? {
+            return Ok(());
+        }
+        let current = self.current.as_mut().expect("a generation is installed");
+        current.frontier.sort();
+        for i in 1..current_len(&self.current) {
+            if self.try_advance(i, out)? {
+                return Ok(());
+            }
+        }
+        let current = self.current.as_ref().expect("a generation is installed");
+        let mut message = format!("broken trace: failed to advance: frontier:\n[gen={}]\n\n", current.number);
+        for cursor in current.frontier.heap.iter().map(|&c| &current.frontier.cursors[c as usize]) {
+            let spec = EventType(cursor.ev.ty).spec();
+            message.push_str(&format!(
+                "M {} [{} time={}",
+                cursor.m as i64,
+                EventType(cursor.ev.ty).name(),
+                cursor.ev.time
+            ));
+            for (name, value) in spec.map_or(&[][..], |s| &s.args[1..]).iter().zip(cursor.ev.args) {
+                message.push_str(&format!(" {name}={value}"));
+            }
+            message.push_str("]\n");
+        }
+        let offset = current.frontier.heap.first().map_or(0, |&c| current.frontier.cursors[c as usize].ev.offset);
+        Err(Error::new(ErrorKind::Ordering(message), offset))
     }
 
     /// Checks that the event's string and stack IDs exist in its generation.
+    #[inline]
     fn check_table_ids(&self, event: &Event) -> Result<(), Error> {
-        if event.ty == SYNC_TYPE {
-            return Ok(());
-        }
         let Some(tables) = self.tables.get(event.generation as usize).and_then(Option::as_deref) else {
             return Ok(());
         };
-        let ty = EventType(event.ty);
-        let Some(spec) = ty.spec() else { return Ok(()) };
-        let unknown = |table, id| Error::new(ErrorKind::UnknownTableId { table, id, event: spec.name }, event.offset);
-        if ty == EventType::CPUSample {
-            // Go checks the wrong argument for samples and then panics printing them; an
-            // unknown stack is reported here instead.
-            if !tables.has_stack(event.args[0]) {
-                return Err(unknown("stack", event.args[0]));
-            }
+        if table_ids_present(tables, event) {
             return Ok(());
         }
-        for &i in spec.stack_args {
-            let id = event.args[i - 1];
-            if !tables.has_stack(id) {
-                return Err(unknown("stack", id));
-            }
-        }
-        for &i in spec.string_args {
-            let id = event.args[i - 1];
-            if !tables.has_string(id) {
-                return Err(unknown("string", id));
-            }
-        }
-        Ok(())
+        table_id_error(tables, event)
     }
+}
+
+/// `time`, or just after `last` if it is not later.
+#[inline(always)]
+fn strictly_after(last: i64, time: i64) -> i64 {
+    if time <= last { last + 1 } else { time }
+}
+
+/// Whether every string and stack ID of the event exists in `tables`.
+#[inline(always)]
+fn table_ids_present(tables: &GenerationTables, event: &Event) -> bool {
+    let id_args = ID_ARGS[usize::from(event.ty)];
+    if event.ty == SYNC_TYPE || id_args.stacks | id_args.strings == 0 {
+        return true;
+    }
+    let present = |mask: u8, has: fn(&GenerationTables, u64) -> bool| {
+        event.args.iter().enumerate().all(|(i, &id)| mask & (1 << i) == 0 || has(tables, id))
+    };
+    present(id_args.stacks, GenerationTables::has_stack) && present(id_args.strings, GenerationTables::has_string)
+}
+
+/// The error for an event with an unknown string or stack ID, naming the first one as Go does.
+#[cold]
+#[inline(never)]
+fn table_id_error(tables: &GenerationTables, event: &Event) -> Result<(), Error> {
+    let ty = EventType(event.ty);
+    let Some(spec) = ty.spec() else { return Ok(()) };
+    let unknown = |table, id| Error::new(ErrorKind::UnknownTableId { table, id, event: spec.name }, event.offset);
+    if ty == EventType::CPUSample {
+        // Go checks the wrong argument for samples and then panics printing them; an
+        // unknown stack is reported here instead.
+        if !tables.has_stack(event.args[0]) {
+            return Err(unknown("stack", event.args[0]));
+        }
+        return Ok(());
+    }
+    for &i in spec.stack_args {
+        let id = event.args[i - 1];
+        if !tables.has_stack(id) {
+            return Err(unknown("stack", id));
+        }
+    }
+    for &i in spec.string_args {
+        let id = event.args[i - 1];
+        if !tables.has_string(id) {
+            return Err(unknown("string", id));
+        }
+    }
+    Ok(())
 }
 
 fn current_len(current: &Option<Current<'_>>) -> usize {
@@ -440,26 +558,37 @@ fn current_len(current: &Option<Current<'_>>) -> usize {
 impl Iterator for V2Reader<'_> {
     type Item = Result<Event, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Result<Event, Error>> {
-        if self.done && self.order.queue.is_empty() && self.pending.is_none() {
-            return None;
+        if let Some(&event) = self.ready.get(self.ready_taken) {
+            self.ready_taken += 1;
+            return Some(Ok(event));
         }
-        let result = self.next_unchecked().and_then(|mut event| {
-            self.check_table_ids(&event)?;
-            // Times are made strictly increasing, as Go's reader does.
-            if event.time <= self.last_ts {
-                event.time = self.last_ts + 1;
+        self.refill()
+    }
+}
+
+impl V2Reader<'_> {
+    /// Orders the next run of events into `ready` and gives the first, or the error that
+    /// ended the trace, or nothing at the end.
+    fn refill(&mut self) -> Option<Result<Event, Error>> {
+        if let Some(error) = self.failed.take() {
+            return Some(Err(error));
+        }
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        self.ready_taken = 0;
+        if let Err(error) = self.fill(&mut ready, READY_EVENTS) {
+            self.failed = Some(error);
+        }
+        self.ready = ready;
+        match self.ready.first() {
+            Some(&event) => {
+                self.ready_taken = 1;
+                Some(Ok(event))
             }
-            self.last_ts = event.time;
-            Ok(event)
-        });
-        if result.is_err() {
-            self.done = true;
-            self.pending = None;
-            self.order.first = None;
-            self.order.queue.clear();
+            None => self.failed.take().map(Err),
         }
-        Some(result)
     }
 }
 

@@ -159,6 +159,43 @@ table! {
 
 static TABLE: [Option<EventSpec>; 256] = build_table();
 
+/// Which arguments of an ordered event (those after the time delta) are stack IDs and which
+/// are string IDs, as bit masks (bit `i` for argument `i`): the reader checks them for every
+/// event, and a mask costs less to walk than the spec's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdArgs {
+    pub stacks: u8,
+    pub strings: u8,
+}
+
+/// [`IdArgs`] by event type; none for types without a spec. A CPU sample, as the reader
+/// gives it, holds its stack in its first argument.
+pub(crate) static ID_ARGS: [IdArgs; 256] = build_id_args();
+
+const fn build_id_args() -> [IdArgs; 256] {
+    const fn mask(args: &[usize]) -> u8 {
+        let mut mask = 0;
+        let mut i = 0;
+        while i < args.len() {
+            // Spec positions count the time delta first.
+            mask |= 1 << (args[i] - 1);
+            i += 1;
+        }
+        mask
+    }
+    let table = build_table();
+    let mut id_args = [IdArgs { stacks: 0, strings: 0 }; 256];
+    let mut ty = 0;
+    while ty < 256 {
+        if let Some(spec) = &table[ty] {
+            id_args[ty] = IdArgs { stacks: mask(spec.stack_args), strings: mask(spec.string_args) };
+        }
+        ty += 1;
+    }
+    id_args[EventType::CPUSample.0 as usize] = IdArgs { stacks: 1, strings: 0 };
+    id_args
+}
+
 /// The names of the experiments experimental events and batches belong to, by ID.
 pub const EXPERIMENTS: [&str; 2] = ["None", "AllocFree"];
 

@@ -105,6 +105,24 @@ impl<'a> Reader<'a> {
             Source::Old { converter, .. } => (event.generation == 0).then(|| converter.shared_tables()),
         }
     }
+
+    /// Reads the next events into `out`, all of one generation, so that one lookup of the
+    /// tables serves them all: for a Go 1.22+ trace, a run ordered in place (see
+    /// [`V2Reader::fill`]); otherwise the next event. Gives nothing at the end; on damage,
+    /// the events before it and the error.
+    fn next_chunk(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
+        match &mut self.source {
+            Source::V2(reader) => reader.fill(out, CHUNK_EVENTS),
+            Source::Old { converter, .. } => match converter.next_event() {
+                Some(Ok(event)) => {
+                    out.push(event);
+                    Ok(())
+                }
+                Some(Err(error)) => Err(error),
+                None => Ok(()),
+            },
+        }
+    }
 }
 
 impl Iterator for Reader<'_> {
@@ -166,25 +184,34 @@ pub(crate) fn read_all<'a>(
         let (sender, receiver) = std::sync::mpsc::sync_channel::<EventChunk>(CHUNKS_IN_FLIGHT);
         let ordering = scope.spawn(move || {
             let mut chunk = EventChunk { tables: None, events: Vec::with_capacity(CHUNK_EVENTS) };
-            let mut generation = u32::MAX;
-            while let Some(event) = reader.next() {
-                let event = match event {
-                    Ok(event) => event,
-                    Err(error) => {
-                        return sender.send(chunk).is_ok().then_some(error);
+            let mut next = Vec::with_capacity(CHUNK_EVENTS);
+            loop {
+                let result = reader.next_chunk(&mut next);
+                if let Some(first) = next.first() {
+                    // A chunk holds events of one generation.
+                    if first.generation != chunk.events.first().map_or(first.generation, |e| e.generation)
+                        || chunk.events.len() + next.len() > CHUNK_EVENTS
+                    {
+                        let full = EventChunk { tables: None, events: Vec::with_capacity(CHUNK_EVENTS) };
+                        if sender.send(std::mem::replace(&mut chunk, full)).is_err() {
+                            return None; // The consumer stopped.
+                        }
                     }
-                };
-                if event.generation != generation || chunk.events.len() == CHUNK_EVENTS {
-                    let next =
-                        EventChunk { tables: reader.shared_tables(&event), events: Vec::with_capacity(CHUNK_EVENTS) };
-                    if sender.send(std::mem::replace(&mut chunk, next)).is_err() {
-                        return None; // The consumer stopped.
+                    if chunk.events.is_empty() {
+                        // The usual case: the run becomes the chunk, without a copy.
+                        chunk.tables = reader.shared_tables(first);
+                        std::mem::swap(&mut chunk.events, &mut next);
+                    } else {
+                        chunk.events.append(&mut next);
                     }
-                    generation = event.generation;
+                    if chunk.events.last().is_some_and(|e| e.ty == SYNC_TYPE) {
+                        progress(reader.consumed_offset());
+                    }
+                } else if result.is_ok() {
+                    break;
                 }
-                chunk.events.push(event);
-                if event.ty == SYNC_TYPE {
-                    progress(reader.consumed_offset());
+                if let Err(error) = result {
+                    return sender.send(chunk).is_ok().then_some(error);
                 }
             }
             let _ = sender.send(chunk);

@@ -1,0 +1,326 @@
+//! `gotrace view` in a real browser: headless Chromium driven through chromedriver's WebDriver
+//! protocol loads the timeline of a committed fixture, waits for it to draw, clicks a span,
+//! opens every analysis page, and saves screenshots under `target/screenshots/` for people to
+//! look at. Also the server as a browser meets it: loopback only, the token required, nothing
+//! outside its own assets and endpoints, concurrent requests.
+//!
+//! Without chromedriver and Chromium the browser test is skipped with a loud message, unless
+//! `GOTRACE_REQUIRE_BROWSER=1` (set by `.ci/run`) makes their absence a failure.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/traces/1.27.3/allevents.trace")
+}
+
+fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).expect("the screenshot directory can be made");
+    dir
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `gotrace view --no-open` on `trace`, with the URL it printed.
+fn start_viewer(trace: &Path, extra: &[&str]) -> (Guard, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gotrace"))
+        .arg("view")
+        .arg("--no-open")
+        .args(extra)
+        .arg(trace)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("gotrace runs");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("gotrace view prints its URL");
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
+    (guard, url.to_owned())
+}
+
+fn base_and_token(url: &str) -> (String, String) {
+    let (base, token) = url.split_once("/?token=").expect("the URL carries a token");
+    (base.to_owned(), token.to_owned())
+}
+
+fn status(url: &str) -> u16 {
+    match ureq::get(url).call() {
+        Ok(response) => response.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(error) => panic!("{url}: {error}"),
+    }
+}
+
+#[test]
+fn server_binds_loopback_and_refuses_what_it_should() {
+    let (_viewer, url) = start_viewer(&fixture(), &[]);
+    let (base, token) = base_and_token(&url);
+    assert!(base.starts_with("http://127.0.0.1:"), "by default only loopback: {base}");
+    assert_ne!(base, "http://127.0.0.1:0");
+    assert_eq!(status(&format!("{base}/?token={token}")), 200);
+    assert_eq!(status(&format!("{base}/api/info?token={token}")), 200);
+    assert_eq!(status(&format!("{base}/")), 403, "no token");
+    assert_eq!(status(&format!("{base}/api/info?token=0123456789abcdef0123456789abcdef")), 403, "wrong token");
+    assert_eq!(status(&format!("{base}/api/info?token={}", &token[..token.len() - 1])), 403, "truncated token");
+    for path in
+        ["/Cargo.toml", "/../Cargo.toml", "/%2e%2e/%2e%2e/Cargo.toml", "/assets/../src/lib.rs", "/etc/passwd", "/api"]
+    {
+        assert_eq!(status(&format!("{base}{path}?token={token}")), 404, "{path} is not served");
+    }
+    let post = ureq::post(&format!("{base}/api/info?token={token}")).send_string("");
+    assert!(matches!(post, Err(ureq::Error::Status(405, _))), "only GET: {post:?}");
+    assert_eq!(status(&format!("{base}/api/window?token={token}&lanes=999999")), 400, "unknown lane");
+    assert_eq!(status(&format!("{base}/api/window?token={token}&width=0")), 400, "empty window");
+}
+
+#[test]
+fn concurrent_window_requests_get_the_same_answers() {
+    let (_viewer, url) = start_viewer(&fixture(), &[]);
+    let (base, token) = base_and_token(&url);
+    let lanes: Value =
+        ureq::get(&format!("{base}/api/lanes?token={token}&view=goroutine")).call().unwrap().into_json().unwrap();
+    let ids: Vec<String> = lanes["lanes"].as_array().unwrap().iter().map(|l| l["id"].to_string()).collect();
+    let window = format!("{base}/api/window?token={token}&width=800&lanes={}", ids.join(","));
+    let expected = ureq::get(&window).call().unwrap().into_string().unwrap();
+    assert!(expected.len() > 1000, "the window holds spans: {}", &expected[..expected.len().min(200)]);
+    let answers: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..10).map(|_| ureq::get(&window).call().unwrap().into_string().unwrap()).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(answers.len(), 80);
+    assert!(answers.iter().all(|a| *a == expected), "every concurrent answer equals the sequential one");
+}
+
+/// A minimal WebDriver client: the handful of commands the test needs.
+struct WebDriver {
+    base: String,
+    session: String,
+}
+
+impl WebDriver {
+    fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let request = ureq::request(method, &url).timeout(Duration::from_secs(60));
+        let response = match body {
+            Some(body) => request.send_json(body),
+            None => request.call(),
+        };
+        match response {
+            Ok(r) => r.into_json::<Value>().expect("WebDriver answers JSON")["value"].take(),
+            Err(ureq::Error::Status(code, r)) => {
+                panic!("WebDriver {method} {path}: {code} {}", r.into_string().unwrap_or_default())
+            }
+            Err(e) => panic!("WebDriver {method} {path}: {e}"),
+        }
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.command("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
+    }
+
+    fn go(&self, url: &str) {
+        self.command("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    /// Evaluates `expression` until it is truthy, and returns its value.
+    fn wait_for(&self, expression: &str, what: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let value = self.script(&format!("return {expression};"));
+            if !(value.is_null() || value == json!(false) || value == json!("")) {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what} ({expression})");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn screenshot(&self, name: &str) -> PathBuf {
+        let encoded = self.command("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().expect("base64 text"))
+            .expect("valid base64");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        let path = screenshots_dir().join(name);
+        std::fs::write(&path, png).expect("the screenshot is written");
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+
+    fn click_at(&self, element_css: &str, x: f64, y: f64) {
+        let element = self.command("POST", "/element", Some(json!({"using": "css selector", "value": element_css})));
+        let id =
+            element.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).expect("an element").to_owned();
+        let rect = self.command("GET", &format!("/element/{id}/rect"), None);
+        let (w, h) = (rect["width"].as_f64().unwrap(), rect["height"].as_f64().unwrap());
+        // Pointer offsets are relative to the centre of the element.
+        let origin = json!({"element-6066-11e4-a52e-4f735466cecf": id});
+        let actions = json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "origin": origin, "x": (x - w / 2.0).round() as i64, "y": (y - h / 2.0).round() as i64, "duration": 0},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerUp", "button": 0},
+        ]}]});
+        self.command("POST", "/actions", Some(actions));
+    }
+}
+
+impl Drop for WebDriver {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+    }
+}
+
+fn find_program(env: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).flat_map(|dir| names.iter().map(move |n| dir.join(n))).find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Starts chromedriver and a headless Chromium session, or says why not.
+fn start_browser() -> Option<(Guard, WebDriver)> {
+    let required = std::env::var("GOTRACE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let driver = find_program("GOTRACE_CHROMEDRIVER", &["chromedriver"]);
+    let chromium = find_program("GOTRACE_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
+    let (Some(driver), Some(chromium)) = (driver, chromium) else {
+        let message = "chromedriver or chromium is not installed: the browser test of `gotrace view` did NOT run \
+                       (Debian: apt-get install chromium chromium-driver; .ci/run installs them)";
+        assert!(!required, "{message}");
+        eprintln!("\n!!!!!!!! SKIPPED: {message}\n");
+        return None;
+    };
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let guard = Guard(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ureq::get(&format!("{base}/status")).call().is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start on {base}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let capabilities = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        "binary": chromium,
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,900"],
+    }}}});
+    let response: Value = ureq::post(&format!("{base}/session"))
+        .timeout(Duration::from_secs(60))
+        .send_json(capabilities)
+        .unwrap_or_else(|e| panic!("no browser session: {e}"))
+        .into_json()
+        .expect("JSON");
+    let session = response["value"]["sessionId"].as_str().expect("a session id").to_owned();
+    Some((guard, WebDriver { base, session }))
+}
+
+#[test]
+fn timeline_and_analysis_pages_draw_in_chromium() {
+    let Some((_driver_process, browser)) = start_browser() else { return };
+    let (_viewer, url) = start_viewer(&fixture(), &[]);
+
+    // The proc view: counters, GC and the procs' lanes with the goroutines they ran.
+    browser.go(&format!("{url}#timeline?view=proc"));
+    browser.wait_for("document.body.dataset.draws", "the proc timeline to draw");
+    let lanes: Vec<String> =
+        serde_json::from_str(browser.script("return document.body.dataset.drawnLanes").as_str().unwrap()).unwrap();
+    for lane in ["GC", "STW", "Proc 0", "Proc 1"] {
+        assert!(lanes.iter().any(|l| l == lane), "lane {lane} is drawn: {lanes:?}");
+    }
+    let on_proc = browser.wait_for("gotraceTimeline.spanPosition('Proc 0', 2)", "a span on Proc 0");
+    assert_eq!(on_proc["kind"], json!(0), "procs run goroutines: {on_proc}");
+    browser.screenshot("timeline-proc.png");
+
+    // The goroutine view: main.main's lane, with spans; clicking one shows its details.
+    browser.go(&format!("{url}#timeline?view=goroutine"));
+    browser.wait_for("document.body.dataset.draws", "the goroutine timeline to draw");
+    let lanes: Vec<String> =
+        serde_json::from_str(browser.script("return document.body.dataset.drawnLanes").as_str().unwrap()).unwrap();
+    assert!(lanes.iter().any(|l| l == "G1 main.main"), "main.main's lane is drawn: {lanes:?}");
+    let span = browser.wait_for("gotraceTimeline.spanPosition('G1 main.main', 4)", "a span on G1's lane");
+    browser.screenshot("timeline-goroutine.png");
+    browser.click_at("#timeline-canvas", span["x"].as_f64().unwrap(), span["y"].as_f64().unwrap());
+    let table = browser.wait_for(
+        "document.getElementById('details-table') && document.getElementById('details-table').innerText",
+        "the details panel",
+    );
+    let table = table.as_str().unwrap();
+    assert!(table.contains("G1 main.main"), "the details name the goroutine: {table}");
+    assert!(table.contains("duration"), "the details give times: {table}");
+    let kind = ["running", "runnable", "waiting", "syscall", "undetermined"][span["kind"].as_u64().unwrap() as usize];
+    assert!(table.contains(kind), "the clicked span is a {kind} span: {table}");
+    browser.screenshot("timeline-details.png");
+
+    // Focus on a goroutine: its lane and those of the goroutines that unblocked it.
+    browser.go(&format!("{url}#timeline?view=goroutine&focus=1"));
+    browser.wait_for("document.body.dataset.draws", "the focused timeline");
+    let lanes: Vec<String> =
+        serde_json::from_str(browser.script("return document.body.dataset.drawnLanes").as_str().unwrap()).unwrap();
+    assert!(lanes.iter().any(|l| l == "G1 main.main"), "{lanes:?}");
+    assert!(
+        lanes.iter().filter(|l| l.starts_with('G') && l[1..].starts_with(|c: char| c.is_ascii_digit())).count() > 1,
+        "the goroutines that unblocked G1 are shown: {lanes:?}"
+    );
+
+    // The goroutine analysis page.
+    browser.go(&format!("{url}#goroutines"));
+    browser.wait_for("document.body.dataset.page === 'goroutines'", "the goroutine page");
+    let text = browser.script("return document.getElementById('goroutine-table').innerText");
+    assert!(text.as_str().unwrap().contains("main.main"), "{text}");
+    browser.screenshot("goroutines.png");
+
+    // Each profile as a flame graph.
+    for kind in ["sched", "sync", "syscall", "network", "cpu"] {
+        browser.go(&format!("{url}#flame?kind={kind}"));
+        let frames =
+            browser.wait_for("document.body.dataset.page === 'flame' && document.body.dataset.frames", "a flame graph");
+        let frames: usize = frames.as_str().unwrap().parse().unwrap();
+        assert!(frames >= 1, "{kind}: the root at least");
+        if kind == "sched" {
+            assert!(frames > 10, "the scheduler-latency profile of this fixture has many frames: {frames}");
+        }
+        if kind != "cpu" {
+            let href = browser.script("return document.getElementById('pprof-link').href");
+            let pprof = ureq::get(href.as_str().unwrap()).call().expect("the pprof download is served");
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut pprof.into_reader(), &mut bytes).unwrap();
+            assert!(bytes.starts_with(&[0x1f, 0x8b]), "{kind}: a gzipped pprof file");
+        }
+        browser.screenshot(&format!("flame-{kind}.png"));
+    }
+}

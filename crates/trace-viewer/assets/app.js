@@ -1,0 +1,667 @@
+// The gotrace viewer page: a timeline drawn on a canvas from window requests, and analysis
+// pages. Every state worth sharing lives in the URL's fragment, so every view is a link.
+"use strict";
+
+const TOKEN = new URLSearchParams(location.search).get("token") || "";
+const KIND_COLORS = ["#43a047", "#fbc02d", "#b0bec5", "#8e24aa", "#e0e0e0", "#ef6c00", "#d32f2f", "#1e88e5", "#00897b"];
+const STATE_NAMES = ["running", "runnable", "waiting", "syscall", "undetermined"];
+const LANE_HEIGHT = 18;
+const COUNTER_HEIGHT = 36;
+const AXIS_HEIGHT = 22;
+const NAME_WIDTH = 190;
+// Counter tracks: which counters each draws (indexes into the server's counter list).
+const COUNTER_TRACKS = [
+  { name: "Heap", series: [0, 1], colors: ["#1e88e5", "#90caf9"] },
+  { name: "Goroutines", series: [2, 3, 4], colors: ["#43a047", "#fbc02d", "#90a4ae"] },
+  { name: "Net / timers", series: [5, 6], colors: ["#6d4c41", "#00acc1"] },
+  { name: "Threads", series: [7, 8], colors: ["#3949ab", "#8e24aa"] },
+];
+
+function api(path, params) {
+  const query = new URLSearchParams(params || {});
+  query.set("token", TOKEN);
+  return fetch(path + "?" + query.toString()).then((r) => {
+    if (!r.ok) return r.text().then((t) => Promise.reject(new Error(t)));
+    return r.json();
+  });
+}
+
+function link(hash, params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== "") q.set(k, v);
+  const s = q.toString();
+  return "#" + hash + (s ? "?" + s : "");
+}
+
+function parseHash() {
+  const raw = location.hash.slice(1);
+  const [page, query] = raw.split("?");
+  return { page: page || "timeline", params: Object.fromEntries(new URLSearchParams(query || "")) };
+}
+
+function formatDuration(ns) {
+  const a = Math.abs(ns);
+  if (a >= 1e9) return (ns / 1e9).toFixed(3) + " s";
+  if (a >= 1e6) return (ns / 1e6).toFixed(3) + " ms";
+  if (a >= 1e3) return (ns / 1e3).toFixed(3) + " µs";
+  return Math.round(ns) + " ns";
+}
+
+function formatBytes(n) {
+  if (n >= 1 << 30) return (n / (1 << 30)).toFixed(2) + " GiB";
+  if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1) + " MiB";
+  if (n >= 1 << 10) return (n / (1 << 10)).toFixed(1) + " KiB";
+  return n + " B";
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "style") e.style.cssText = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+function stackView(stack) {
+  if (!stack || stack.length === 0) return el("div", { class: "stack" }, "(no stack)");
+  return el("div", { class: "stack" }, ...stack.map((f) => el("div", {}, f.func, el("br"), el("span", { class: "file" }, "    " + f.file + ":" + f.line))));
+}
+
+let info = null;
+let current = null;
+
+function setStatus(text) {
+  document.getElementById("status").textContent = text;
+}
+
+// ---------------------------------------------------------------------------------------
+// Timeline
+
+class Timeline {
+  constructor(params) {
+    this.view = params.view || "proc";
+    this.filter = params.filter || "";
+    this.focus = params.focus || "";
+    this.duration = info.duration || 1;
+    this.start = params.start !== undefined ? Number(params.start) : 0;
+    this.end = params.end !== undefined ? Number(params.end) : this.duration;
+    this.lanes = [];
+    this.scroll = 0;
+    this.data = null;
+    this.pending = 0;
+    this.selection = null;
+    this.draws = 0;
+    this.build(params);
+  }
+
+  build(params) {
+    const page = document.getElementById("page");
+    page.replaceChildren();
+    const viewSelect = el("select", { id: "view-select", onchange: (e) => this.navigate({ view: e.target.value, focus: "" }) },
+      ...["proc", "thread", "goroutine"].map((v) => {
+        const o = el("option", { value: v }, "by " + v);
+        if (v === this.view) o.selected = true;
+        return o;
+      }));
+    const search = el("input", { type: "search", id: "search", placeholder: "goroutine: function or id", value: this.filter });
+    search.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") this.navigate({ filter: search.value, view: search.value ? "goroutine" : this.view, focus: "" });
+      e.stopPropagation();
+    });
+    const focusNote = this.focus
+      ? el("span", {}, "focused on G" + this.focus + " and the goroutines that unblocked it ",
+          el("a", { href: link("timeline", { view: this.view }) }, "(clear)"))
+      : null;
+    const legend = el("div", { class: "legend" },
+      ...STATE_NAMES.slice(0, 4).concat(["GC", "STW", "region", "task"]).map((n, i) => {
+        const idx = i < 4 ? i : i + 1;
+        return el("span", { style: "--c:" + KIND_COLORS[idx] }, n);
+      }));
+    const toolbar = el("div", { class: "toolbar" }, viewSelect, search,
+      el("button", { id: "zoom-in", onclick: () => this.zoom(0.5, 0.5) }, "+"),
+      el("button", { id: "zoom-out", onclick: () => this.zoom(2, 0.5) }, "−"),
+      el("button", { id: "zoom-reset", onclick: () => this.setWindow(0, this.duration) }, "whole trace"),
+      focusNote, legend);
+    this.canvas = el("canvas", { id: "timeline-canvas", tabindex: "0" });
+    this.details = el("div", { id: "details" }, el("h3", {}, "Details"),
+      el("p", {}, "Click a span or mark for its details; shift-drag to select a range; drag to pan; " +
+        "ctrl-wheel or W/S to zoom, A/D to pan."));
+    page.append(toolbar, el("div", { class: "timeline" }, el("div", { id: "canvas-box" }, this.canvas), this.details));
+    this.attach();
+    api("/api/lanes", { view: this.view, filter: this.filter, focus: this.focus }).then((r) => {
+      this.lanes = r.lanes;
+      this.laneOfGoroutine = new Map();
+      this.lanes.forEach((l, i) => {
+        if (l.goroutine !== null && !l.name.includes(" regions ")) this.laneOfGoroutine.set(l.goroutine, i);
+      });
+      this.resize();
+      if (params.sel) this.showDetails(...params.sel.split(":").map(Number));
+    });
+  }
+
+  navigate(changes) {
+    const params = { view: this.view, filter: this.filter, focus: this.focus, start: Math.round(this.start), end: Math.round(this.end), ...changes };
+    location.hash = link("timeline", params);
+  }
+
+  attach() {
+    window.addEventListener("resize", () => current === this && this.resize());
+    const c = this.canvas;
+    let drag = null;
+    c.addEventListener("mousedown", (e) => {
+      drag = { x: e.offsetX, y: e.offsetY, start: this.start, end: this.end, scroll: this.scroll, shift: e.shiftKey, moved: false };
+      c.focus();
+    });
+    window.addEventListener("mousemove", (e) => {
+      if (!drag || current !== this) return;
+      const rect = c.getBoundingClientRect();
+      const x = e.clientX - rect.left, y = e.clientY - rect.top;
+      if (Math.abs(x - drag.x) + Math.abs(y - drag.y) > 3) drag.moved = true;
+      if (drag.shift) {
+        this.selection = [this.timeAt(Math.min(drag.x, x)), this.timeAt(Math.max(drag.x, x))];
+        this.draw();
+      } else if (drag.moved) {
+        const dt = ((drag.x - x) / this.plotWidth()) * (drag.end - drag.start);
+        this.scroll = Math.max(0, drag.scroll + (drag.y - y));
+        this.setWindow(drag.start + dt, drag.end + dt, true);
+      }
+    });
+    window.addEventListener("mouseup", () => {
+      if (!drag || current !== this) return;
+      const d = drag;
+      drag = null;
+      if (d.shift && d.moved && this.selection) return this.showRange(this.selection[0], this.selection[1]);
+      if (!d.moved) this.click(d.x, d.y);
+      else this.navigateQuietly();
+    });
+    c.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      if (e.ctrlKey || e.metaKey || e.altKey) {
+        const f = (e.offsetX - NAME_WIDTH) / this.plotWidth();
+        this.zoom(e.deltaY > 0 ? 1.25 : 0.8, Math.min(1, Math.max(0, f)));
+      } else if (e.shiftKey) {
+        const dt = (e.deltaY / this.plotWidth()) * (this.end - this.start);
+        this.setWindow(this.start + dt, this.end + dt);
+      } else {
+        this.scroll = Math.max(0, Math.min(this.scroll + e.deltaY, Math.max(0, this.lanes.length * LANE_HEIGHT - this.lanesHeight() + LANE_HEIGHT)));
+        this.request();
+      }
+    }, { passive: false });
+    c.addEventListener("keydown", (e) => {
+      const span = this.end - this.start;
+      if (e.key === "w") this.zoom(0.8, 0.5);
+      else if (e.key === "s") this.zoom(1.25, 0.5);
+      else if (e.key === "a") this.setWindow(this.start - span * 0.1, this.end - span * 0.1);
+      else if (e.key === "d") this.setWindow(this.start + span * 0.1, this.end + span * 0.1);
+      else if (e.key === "0") this.setWindow(0, this.duration);
+    });
+  }
+
+  plotWidth() {
+    return Math.max(10, this.canvas.clientWidth - NAME_WIDTH);
+  }
+
+  countersHeight() {
+    return COUNTER_TRACKS.length * COUNTER_HEIGHT;
+  }
+
+  lanesTop() {
+    return AXIS_HEIGHT + this.countersHeight();
+  }
+
+  lanesHeight() {
+    return this.canvas.clientHeight - this.lanesTop();
+  }
+
+  timeAt(x) {
+    return this.start + ((x - NAME_WIDTH) / this.plotWidth()) * (this.end - this.start);
+  }
+
+  xAt(t) {
+    return NAME_WIDTH + ((t - this.start) / (this.end - this.start)) * this.plotWidth();
+  }
+
+  resize() {
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.round(this.canvas.clientWidth * ratio), height = Math.round(this.canvas.clientHeight * ratio);
+    // Setting a canvas's size clears it: only do so when it changed, and redraw at once.
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+      this.draw();
+    }
+    this.request();
+  }
+
+  zoom(factor, at) {
+    const pivot = this.start + (this.end - this.start) * at;
+    this.setWindow(pivot - (pivot - this.start) * factor, pivot + (this.end - pivot) * factor);
+  }
+
+  setWindow(start, end, dragging) {
+    const minSpan = 1000;
+    if (end - start < minSpan) {
+      const mid = (start + end) / 2;
+      start = mid - minSpan / 2;
+      end = mid + minSpan / 2;
+    }
+    this.start = start;
+    this.end = end;
+    this.draw();
+    this.request();
+    if (!dragging) this.navigateQuietly();
+  }
+
+  // Keeps the URL a deep link to what is shown without reloading the page.
+  navigateQuietly() {
+    const params = { view: this.view, filter: this.filter, focus: this.focus, start: Math.round(this.start), end: Math.round(this.end) };
+    history.replaceState(null, "", location.pathname + location.search + link("timeline", params));
+  }
+
+  visibleLanes() {
+    const first = Math.floor(this.scroll / LANE_HEIGHT);
+    const count = Math.ceil(this.lanesHeight() / LANE_HEIGHT) + 1;
+    return this.lanes.slice(first, first + count).map((l, i) => ({ lane: l, row: first + i }));
+  }
+
+  request() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.fetchWindow(), 30);
+  }
+
+  fetchWindow() {
+    const visible = this.visibleLanes();
+    const ticket = ++this.pending;
+    const t0 = performance.now();
+    api("/api/window", {
+      lanes: visible.map((v) => v.lane.id).join(","),
+      start: Math.max(0, Math.floor(this.start)),
+      end: Math.max(Math.ceil(this.end), Math.floor(this.start) + 1),
+      width: Math.round(this.plotWidth()),
+    }).then((data) => {
+      if (ticket !== this.pending) return;
+      this.data = data;
+      this.draw();
+      setStatus(visible.length + " lanes of " + this.lanes.length + " · window " + formatDuration(this.end - this.start) +
+        " · answered in " + Math.round(performance.now() - t0) + " ms");
+    }).catch((e) => setStatus("error: " + e.message));
+  }
+
+  draw() {
+    const c = this.canvas, ctx = c.getContext("2d");
+    const ratio = window.devicePixelRatio || 1;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const W = c.clientWidth, H = c.clientHeight;
+    ctx.clearRect(0, 0, W, H);
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    this.drawAxis(ctx, W);
+    const data = this.data;
+    if (data) this.drawCounters(ctx, data);
+    const top = this.lanesTop();
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(0, top, W, H - top);
+    ctx.clip();
+    const drawn = [];
+    for (const { lane, row } of this.visibleLanes()) {
+      const y = top + row * LANE_HEIGHT - this.scroll;
+      if (row % 2) {
+        ctx.fillStyle = "#f4f6f8";
+        ctx.fillRect(0, y, W, LANE_HEIGHT);
+      }
+      ctx.fillStyle = "#333";
+      ctx.fillText(lane.name.length > 30 ? lane.name.slice(0, 29) + "…" : lane.name, 4, y + LANE_HEIGHT / 2);
+      const laneData = data && data.lanes[lane.id];
+      if (!laneData) continue;
+      drawn.push(lane.name);
+      this.drawSpans(ctx, laneData.spans, y, data);
+      this.drawMarks(ctx, laneData.marks, y, data);
+    }
+    // Arrows help only when they can be told apart: zoomed in, or on a focused goroutine.
+    if (data && this.view === "goroutine" && (this.focus || data.flows.length / 4 <= 300)) this.drawFlows(ctx, data, top);
+    ctx.restore();
+    if (this.selection) {
+      const [a, b] = this.selection.map((t) => this.xAt(t));
+      ctx.fillStyle = "rgba(30,136,229,0.15)";
+      ctx.fillRect(a, AXIS_HEIGHT, Math.max(1, b - a), H - AXIS_HEIGHT);
+    }
+    ctx.strokeStyle = "#ccc";
+    ctx.beginPath();
+    ctx.moveTo(NAME_WIDTH - 0.5, 0);
+    ctx.lineTo(NAME_WIDTH - 0.5, H);
+    ctx.stroke();
+    if (data) {
+      this.draws++;
+      document.body.dataset.draws = String(this.draws);
+      document.body.dataset.drawnLanes = JSON.stringify(drawn);
+    }
+  }
+
+  // Data may lag behind the window while a request is in flight: positions are computed from
+  // the current window, so panning stays smooth.
+  drawSpans(ctx, spans, y, data) {
+    for (let i = 0; i < spans.length; i += 5) {
+      const x0 = Math.max(NAME_WIDTH, this.xAt(spans[i]));
+      const x1 = Math.min(this.canvas.clientWidth, this.xAt(spans[i + 1]));
+      if (x1 < NAME_WIDTH || x0 > this.canvas.clientWidth) continue;
+      const w = Math.max(1, x1 - x0);
+      ctx.globalAlpha = spans[i + 3] > 1 ? 0.7 : 1;
+      ctx.fillStyle = KIND_COLORS[spans[i + 2]] || "#999";
+      ctx.fillRect(x0, y + 2, w, LANE_HEIGHT - 4);
+      ctx.globalAlpha = 1;
+      const label = spans[i + 4];
+      if (label && w > 30) {
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(x0, y, w, LANE_HEIGHT);
+        ctx.clip();
+        ctx.fillStyle = spans[i + 2] === 2 || spans[i + 2] === 4 ? "#333" : "#fff";
+        ctx.fillText(label, x0 + 3, y + LANE_HEIGHT / 2);
+        ctx.restore();
+      }
+    }
+  }
+
+  drawMarks(ctx, marks, y) {
+    for (let i = 0; i < marks.length; i += 2) {
+      const x = this.xAt(marks[i]);
+      if (x < NAME_WIDTH) continue;
+      ctx.fillStyle = marks[i + 1] === 0 ? "#c62828" : "#283593";
+      ctx.beginPath();
+      ctx.moveTo(x, y + LANE_HEIGHT - 1);
+      ctx.lineTo(x - 3, y + LANE_HEIGHT - 6);
+      ctx.lineTo(x + 3, y + LANE_HEIGHT - 6);
+      ctx.fill();
+    }
+  }
+
+  drawFlows(ctx, data, top) {
+    const rows = new Map(this.visibleLanes().map((v) => [v.lane.goroutine, v.row]));
+    ctx.lineWidth = 1;
+    for (let i = 0; i < data.flows.length; i += 4) {
+      const from = this.laneOfGoroutine.get(data.flows[i + 1]);
+      const to = this.laneOfGoroutine.get(data.flows[i + 2]);
+      if (from === undefined || to === undefined) continue;
+      if (!rows.has(data.flows[i + 1]) && !rows.has(data.flows[i + 2])) continue;
+      const x = this.xAt(data.flows[i]);
+      const y0 = top + from * LANE_HEIGHT - this.scroll + LANE_HEIGHT / 2;
+      const y1 = top + to * LANE_HEIGHT - this.scroll + LANE_HEIGHT / 2;
+      ctx.strokeStyle = data.flows[i + 3] ? "rgba(0,0,0,0.55)" : "rgba(21,101,192,0.7)";
+      ctx.beginPath();
+      ctx.moveTo(x, y0);
+      ctx.lineTo(x + 4, y1);
+      ctx.stroke();
+      ctx.fillStyle = ctx.strokeStyle;
+      ctx.beginPath();
+      const dir = y1 > y0 ? -1 : 1;
+      ctx.moveTo(x + 4, y1);
+      ctx.lineTo(x + 1, y1 + dir * 5);
+      ctx.lineTo(x + 7, y1 + dir * 5);
+      ctx.fill();
+    }
+  }
+
+  drawAxis(ctx, W) {
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, W, AXIS_HEIGHT);
+    const span = this.end - this.start;
+    const target = span / (this.plotWidth() / 110);
+    const step = Math.pow(10, Math.ceil(Math.log10(target)));
+    const nice = [step / 5, step / 2, step].find((s) => s >= target) || step;
+    ctx.fillStyle = "#555";
+    ctx.strokeStyle = "#ddd";
+    for (let t = Math.ceil(this.start / nice) * nice; t <= this.end; t += nice) {
+      const x = this.xAt(t);
+      ctx.fillText(formatDuration(t), x + 2, AXIS_HEIGHT / 2);
+      ctx.beginPath();
+      ctx.moveTo(x + 0.5, 0);
+      ctx.lineTo(x + 0.5, this.canvas.clientHeight);
+      ctx.stroke();
+    }
+  }
+
+  drawCounters(ctx, data) {
+    COUNTER_TRACKS.forEach((track, i) => {
+      const y = AXIS_HEIGHT + i * COUNTER_HEIGHT;
+      ctx.fillStyle = i % 2 ? "#fff" : "#f7f9fb";
+      ctx.fillRect(0, y, this.canvas.clientWidth, COUNTER_HEIGHT);
+      let max = 1;
+      for (const s of track.series) {
+        const p = data.counters[s].points;
+        for (let j = 1; j < p.length; j += 2) max = Math.max(max, p[j]);
+      }
+      ctx.fillStyle = "#333";
+      ctx.fillText(track.name, 4, y + 10);
+      ctx.fillStyle = "#888";
+      ctx.fillText("max " + (track.name === "Heap" ? formatBytes(max) : max), 4, y + 24);
+      track.series.forEach((s, k) => {
+        const p = data.counters[s].points;
+        ctx.strokeStyle = track.colors[k];
+        ctx.beginPath();
+        let lastY = null;
+        for (let j = 0; j < p.length; j += 2) {
+          const x = Math.max(NAME_WIDTH, this.xAt(p[j]));
+          const vy = y + COUNTER_HEIGHT - 3 - (p[j + 1] / max) * (COUNTER_HEIGHT - 8);
+          if (lastY === null) ctx.moveTo(x, vy);
+          else {
+            ctx.lineTo(x, lastY);
+            ctx.lineTo(x, vy);
+          }
+          lastY = vy;
+        }
+        if (lastY !== null) ctx.lineTo(this.canvas.clientWidth, lastY);
+        ctx.stroke();
+      });
+    });
+  }
+
+  laneAt(y) {
+    const row = Math.floor((y - this.lanesTop() + this.scroll) / LANE_HEIGHT);
+    return y >= this.lanesTop() ? this.lanes[row] : undefined;
+  }
+
+  click(x, y) {
+    this.selection = null;
+    const lane = this.laneAt(y);
+    if (!lane || x < NAME_WIDTH) return;
+    const time = this.timeAt(x);
+    this.showDetails(lane.id, Math.round(time), Math.round(3 * (this.end - this.start) / this.plotWidth()));
+  }
+
+  showDetails(laneId, time, tolerance) {
+    api("/api/details", { lane: laneId, t: Math.max(0, time), tol: tolerance || 0 }).then((d) => {
+      const rows = [["lane", d.lane], ["what", d.what]];
+      if (d.goroutine !== undefined && d.goroutine !== null) rows.push(["goroutine", "G" + d.goroutine + (d.function ? " " + d.function : "")]);
+      if (d.start !== undefined) rows.push(["start", formatDuration(d.start)], ["end", formatDuration(d.end)]);
+      if (d.duration !== undefined) rows.push(["duration", formatDuration(d.duration)]);
+      if (d.from || d.to) rows.push(["transition", (d.from || "?") + " → " + d.what + " → " + (d.to || "?")]);
+      if (d.reason) rows.push(["reason", d.reason]);
+      if (d.text) rows.push(["message", d.text]);
+      const links = [];
+      if (d.goroutine !== undefined && d.goroutine !== null) {
+        links.push(el("a", { id: "focus-link", href: link("timeline", { view: "goroutine", focus: d.goroutine, start: Math.round(this.start), end: Math.round(this.end) }) }, "focus G" + d.goroutine),
+          " · ", el("a", { href: link("goroutines", { id: d.goroutine }) }, "goroutine analysis"));
+      }
+      this.details.replaceChildren(el("h3", { id: "details-title" }, d.what === "nothing" ? "Nothing here" : d.what),
+        el("table", { id: "details-table" }, ...rows.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, String(v))))),
+        el("p", {}, ...links), d.stack ? stackView(d.stack) : null);
+      history.replaceState(null, "", location.pathname + location.search +
+        link("timeline", { view: this.view, filter: this.filter, focus: this.focus, start: Math.round(this.start), end: Math.round(this.end), sel: laneId + ":" + time }));
+    });
+  }
+
+  showRange(start, end) {
+    api("/api/range", { start: Math.max(0, Math.round(start)), end: Math.round(end) }).then((r) => {
+      const total = Object.values(r.states).reduce((a, b) => a + b, 0) || 1;
+      this.details.replaceChildren(el("h3", { id: "details-title" }, "Range " + formatDuration(end - start)),
+        el("p", {}, formatDuration(start) + " to " + formatDuration(end) + ", goroutine time by state:"),
+        el("table", { id: "range-table" }, ...STATE_NAMES.map((n) =>
+          el("tr", {}, el("td", {}, n), el("td", {}, formatDuration(r.states[n] || 0)), el("td", {}, (100 * (r.states[n] || 0) / total).toFixed(1) + "%")))),
+        el("p", {}, el("a", { href: link("timeline", { view: this.view, filter: this.filter, focus: this.focus, start: Math.round(start), end: Math.round(end) }) }, "zoom to this range")));
+    });
+  }
+
+  // For tests and scripts: where the first drawn span of a lane is, in canvas pixels.
+  spanPosition(laneName, minWidth) {
+    const row = this.lanes.findIndex((l) => l.name === laneName || l.name.startsWith(laneName + " "));
+    if (row < 0 || !this.data) return null;
+    const lane = this.lanes[row];
+    const spans = (this.data.lanes[lane.id] || {}).spans || [];
+    for (let i = 0; i < spans.length; i += 5) {
+      const x0 = Math.max(NAME_WIDTH, this.xAt(spans[i])), x1 = Math.min(this.canvas.clientWidth, this.xAt(spans[i + 1]));
+      if (x1 - x0 >= (minWidth || 3)) return { x: (x0 + x1) / 2, y: this.lanesTop() + row * LANE_HEIGHT - this.scroll + LANE_HEIGHT / 2, kind: spans[i + 2] };
+    }
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Goroutine analysis
+
+function stateBar(states, total) {
+  return el("span", { class: "bar", title: STATE_NAMES.map((n, i) => n + " " + formatDuration(states[i])).join(", ") },
+    ...states.map((v, i) => el("i", { style: "width:" + (100 * v / (total || 1)) + "%;background:" + KIND_COLORS[i] })));
+}
+
+function goroutinesPage(params) {
+  const page = document.getElementById("page");
+  const box = el("div", { class: "scroll" }, el("p", {}, "Loading goroutines…"));
+  page.replaceChildren(box);
+  api("/api/goroutines").then((r) => {
+    const header = el("tr", {}, el("th", {}, "start function"), el("th", {}, "goroutines"),
+      ...STATE_NAMES.map((n) => el("th", {}, n)), el("th", {}, "breakdown"));
+    const table = el("table", { class: "data", id: "goroutine-table" }, header);
+    const wanted = params.id !== undefined ? Number(params.id) : null;
+    for (const g of r.groups) {
+      const total = g.states.reduce((a, b) => a + b, 0);
+      const members = g.goroutines.map((m) => {
+        const t = m.states.reduce((a, b) => a + b, 0);
+        return el("tr", { class: "member", id: "g" + m.id, style: wanted === m.id ? "" : "display:none" },
+          el("td", {}, el("a", { href: link("timeline", { view: "goroutine", focus: m.id, start: m.start, end: m.end }) }, "G" + m.id)),
+          el("td", {}, formatDuration(m.end - m.start)),
+          ...m.states.map((v) => el("td", {}, formatDuration(v))), el("td", {}, stateBar(m.states, t)));
+      });
+      const row = el("tr", { class: "group", onclick: () => members.forEach((m) => (m.style.display = m.style.display ? "" : "none")) },
+        el("td", {}, g.name || "(unknown)"), el("td", {}, String(g.count)),
+        ...g.states.map((v) => el("td", {}, formatDuration(v))), el("td", {}, stateBar(g.states, total)));
+      table.append(row, ...members);
+    }
+    box.replaceChildren(el("h2", {}, "Goroutines by start function"),
+      el("p", {}, "Click a group for its goroutines; a goroutine's ID opens its lane in the timeline."), table);
+    if (wanted !== null) {
+      const row = document.getElementById("g" + wanted);
+      if (row) row.scrollIntoView();
+    }
+    document.body.dataset.page = "goroutines";
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Flame graphs
+
+function flamePage(params) {
+  const kind = params.kind || "sched";
+  const page = document.getElementById("page");
+  const canvas = el("canvas", { id: "flame-canvas" });
+  const tooltip = el("div", { id: "tooltip" });
+  const download = el("span", {},
+    kind === "cpu" ? null : el("a", { id: "pprof-link", href: "/api/pprof?kind=" + kind + "&token=" + TOKEN, download: "profile-" + kind + ".pb.gz" }, "download pprof"),
+    kind === "cpu" ? null : " · ",
+    el("a", { href: "/api/profile.txt?kind=" + kind + "&token=" + TOKEN, download: "profile-" + kind + ".folded.txt" }, "folded stacks"));
+  page.replaceChildren(el("div", { class: "toolbar" }, el("b", {}, "Profile: " + kind), download,
+    el("span", {}, "click a frame to zoom in, click the root to zoom out")), el("div", { class: "flame-box" }, canvas), tooltip);
+  api("/api/profile", { kind }).then((r) => {
+    let focus = r.root;
+    const ROW = 18;
+    const depthOf = (n) => 1 + Math.max(0, ...n.children.map(depthOf));
+    const boxes = [];
+    const fmt = (v) => (r.unit === "ns" ? formatDuration(v) : v + " samples");
+    const draw = () => {
+      const W = canvas.parentElement.clientWidth;
+      const H = Math.max(ROW * depthOf(focus) + 10, 100);
+      const ratio = window.devicePixelRatio || 1;
+      canvas.width = W * ratio;
+      canvas.height = H * ratio;
+      canvas.style.height = H + "px";
+      const ctx = canvas.getContext("2d");
+      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      ctx.font = "11px system-ui, sans-serif";
+      ctx.textBaseline = "middle";
+      boxes.length = 0;
+      const walk = (node, x, w, depth) => {
+        if (w < 0.5) return;
+        const y = depth * ROW;
+        const hue = 20 + ((node.name.length * 37 + depth * 13) % 40);
+        ctx.fillStyle = depth === 0 ? "#b0bec5" : "hsl(" + hue + ",85%,62%)";
+        ctx.fillRect(x, y, Math.max(1, w - 1), ROW - 1);
+        boxes.push({ x, y, w, node });
+        if (w > 40) {
+          ctx.save();
+          ctx.beginPath();
+          ctx.rect(x, y, w - 2, ROW);
+          ctx.clip();
+          ctx.fillStyle = "#222";
+          ctx.fillText(depth === 0 ? "all (" + fmt(node.value) + ")" : node.name.split(" ")[0], x + 3, y + ROW / 2);
+          ctx.restore();
+        }
+        let cx = x;
+        for (const child of node.children) {
+          const cw = (child.value / (node.value || 1)) * w;
+          walk(child, cx, cw, depth + 1);
+          cx += cw;
+        }
+      };
+      walk(focus, 0, W, 0);
+      document.body.dataset.page = "flame";
+      document.body.dataset.frames = String(boxes.length);
+    };
+    const hit = (e) => {
+      const rect = canvas.getBoundingClientRect();
+      const x = e.clientX - rect.left, y = e.clientY - rect.top;
+      return boxes.find((b) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + ROW);
+    };
+    canvas.addEventListener("mousemove", (e) => {
+      const b = hit(e);
+      if (!b) return (tooltip.style.display = "none");
+      tooltip.textContent = b.node.name + " — " + fmt(b.node.value) + " (" + (100 * b.node.value / (r.root.value || 1)).toFixed(1) + "%)";
+      tooltip.style.display = "block";
+      tooltip.style.left = e.clientX + 12 + "px";
+      tooltip.style.top = e.clientY + 12 + "px";
+    });
+    canvas.addEventListener("click", (e) => {
+      const b = hit(e);
+      if (!b) return;
+      focus = b.y === 0 ? r.root : b.node;
+      draw();
+    });
+    window.addEventListener("resize", draw);
+    draw();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+
+function route() {
+  const { page, params } = parseHash();
+  const navKey = page === "flame" && params.kind && params.kind !== "sched" ? "flame-" + params.kind : page;
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === navKey);
+  setStatus(info && info.error ? "damaged trace, shown up to: " + info.error : "");
+  for (const key of ["page", "draws", "drawnLanes", "frames"]) delete document.body.dataset[key];
+  if (page === "goroutines") goroutinesPage(params);
+  else if (page === "flame") flamePage(params);
+  else {
+    current = new Timeline(params);
+    window.gotraceTimeline = current;
+  }
+}
+
+api("/api/info").then((i) => {
+  info = i;
+  if (i.error) setStatus("damaged trace, shown up to: " + i.error);
+  window.addEventListener("hashchange", route);
+  route();
+}).catch((e) => setStatus("cannot load the trace: " + e.message));
