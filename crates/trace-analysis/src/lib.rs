@@ -50,7 +50,7 @@ pub use goroutines::{
 };
 pub use groups::{GoroutineGroup, Percentiles, group_goroutines};
 pub use mmu::{MmuCurve, UtilChange, UtilFlags, UtilWindow, mutator_utilization};
-pub use profile::{Intervals, ProfileFrame, ProfileKind, ProfileRecord, profile};
+pub use profile::{Intervals, ProfileFrame, ProfileKind, ProfileRecord, profile, profiles};
 pub use report::{MmuPoint, Overview, REPORT_MMU_WINDOWS, Report, Timed, format_duration, overview, report};
 pub use tasks::{
     RegionType, TaskEvent, TaskType, TimeHistogram, region_start_frame, region_types, task_events, task_types,
