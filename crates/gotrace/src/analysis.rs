@@ -444,8 +444,15 @@ pub fn analyze(path: &Path, options: &AnalyzeOptions, out: &mut dyn Write) -> Re
     let file = crate::open(path)?;
     if !TraceIr::is_ir(file.bytes()) {
         writeln!(out, "\nFile layout")?;
-        let summary = trace_format::summarize(file.bytes()).map_err(CommandError::Trace)?;
-        crate::write_summary(path, &summary, out)?;
+        match trace_format::summarize(file.bytes()) {
+            Ok(summary) => crate::write_summary(path, &summary, out)?,
+            // The old format has no batches or records of the kind the layout counts.
+            Err(e) if matches!(e.kind(), trace_format::ErrorKind::OldFormat { .. }) => writeln!(
+                out,
+                "  not shown for old-format traces (Go 1.21 and earlier), which have no batches of this kind"
+            )?,
+            Err(e) => return Err(CommandError::Trace(e)),
+        }
     }
     stored_error(&ir)
 }

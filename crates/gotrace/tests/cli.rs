@@ -307,3 +307,14 @@ fn export_chrome_writes_trace_event_json() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open /nonexistent.trace"));
 }
+
+#[test]
+fn analyze_reads_old_format_traces() {
+    let trace = fixture_named("1.19", "shutdown");
+    let out = gotrace(&["analyze", trace.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("one goroutine of net/http.(*conn).serve spent 99."), "{text}");
+    assert!(text.contains("not shown for old-format traces"), "{text}");
+    assert!(!text.contains("goroutines of  spent"), "a group without a start function is not a finding:\n{text}");
+}

@@ -295,8 +295,9 @@ fn findings(overview: &Overview, summary: &Summary, groups: &[GoroutineGroup], m
         ));
     }
     // Goroutines of the program (not of the runtime or of the tracing machinery, which wait
-    // by design) that spent most of the trace in one kind of waiting.
-    for group in groups.iter().filter(|g| !g.name.starts_with("runtime")) {
+    // by design, nor those whose start is unknown) that spent most of the trace in one kind of
+    // waiting.
+    for group in groups.iter().filter(|g| !is_system_goroutine(&g.name) && !g.name.starts_with("runtime/")) {
         let mut by_wait: std::collections::BTreeMap<String, Vec<(Nanos, Nanos)>> = Default::default();
         for g in group.goroutines.iter().filter_map(|id| summary.goroutines.get(id)) {
             let total = g.stats.total_time;
