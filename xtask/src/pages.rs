@@ -2,7 +2,7 @@
 //! profiles of `go tool trace -pprof=KIND`, turned into the compared text forms of
 //! `trace_analysis::golden`, stored next to each fixture or compared live with ours.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -27,10 +27,13 @@ pub enum Analysis {
     Tasks,
     /// The MMU plots of `/mmu`.
     Mmu,
+    /// The profiles of each goroutine group and region type (`/io?name=`, `/regionio?type=&pc=`, ...).
+    ScopedProfiles,
 }
 
 impl Analysis {
-    pub const ALL: [Analysis; 4] = [Analysis::Goroutines, Analysis::Profiles, Analysis::Tasks, Analysis::Mmu];
+    pub const ALL: [Analysis; 5] =
+        [Analysis::Goroutines, Analysis::Profiles, Analysis::Tasks, Analysis::Mmu, Analysis::ScopedProfiles];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,6 +41,7 @@ impl Analysis {
             Analysis::Profiles => "profiles",
             Analysis::Tasks => "tasks",
             Analysis::Mmu => "mmu",
+            Analysis::ScopedProfiles => "scoped-profiles",
         }
     }
 
@@ -60,6 +64,10 @@ impl Analysis {
             Analysis::Mmu => {
                 let server = Server::start(go, trace)?;
                 server.mmu_plots()
+            }
+            Analysis::ScopedProfiles => {
+                let server = Server::start(go, trace)?;
+                server.scoped_profiles()
             }
             Analysis::Profiles => {
                 let mut all = Vec::new();
@@ -94,6 +102,7 @@ impl Analysis {
             Analysis::Goroutines => golden::goroutine_pages(&summary),
             Analysis::Tasks => golden::task_and_region_pages(&ir, &summary),
             Analysis::Mmu => golden::mmu_plots(&ir),
+            Analysis::ScopedProfiles => golden::scoped_profiles(&ir, &summary),
             Analysis::Profiles => {
                 let all = Intervals::goroutines(&summary, None);
                 let profiles: Vec<_> =
@@ -293,11 +302,8 @@ impl Server {
         for row in top_level_rows(&self.get("/userregions", &[])?) {
             let (place, count, histogram) = histogram_row(&row)?;
             lines.push(golden::region_type_line(&place, count.parse().map_err(|_| "bad region count")?, &histogram));
-            // The type is Go-quoted in the cell; the page takes it raw, with the PC in hex.
-            let (quoted, rest) = place.split_once('|').ok_or("bad region cell")?;
-            let name = unquote(quoted)?;
-            let pc = rest.split_once(" @ 0x").and_then(|(_, r)| r.split('|').next()).ok_or("no region PC")?;
-            let page = self.get("/userregion", &[("type", &name), ("pc", pc)])?;
+            let (name, pc) = region_query(&place)?;
+            let page = self.get("/userregion", &[("type", &name), ("pc", &pc)])?;
             let tables = html_tables(&page);
             let [_, breakdown, ranges] = &tables[..] else {
                 return Err(format!("expected three tables on the page of region {place}, found {}", tables.len()));
@@ -325,6 +331,43 @@ impl Server {
 }
 
 impl Server {
+    /// A profile Go's page serves raw (`raw=1`).
+    fn raw_profile(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<trace_analysis::ProfileRecord>> {
+        let mut request = ureq::get(&format!("{}{path}", self.base)).query("raw", "1");
+        for (key, value) in query {
+            request = request.query(key, value);
+        }
+        let response = request.call().map_err(|e| format!("GET {path}: {e}"))?;
+        let mut bytes = Vec::new();
+        response.into_reader().read_to_end(&mut bytes).map_err(|e| format!("GET {path}: {e}"))?;
+        pprof::decode(&bytes)
+    }
+
+    /// The profiles of every goroutine group and region type, in the compared form.
+    fn scoped_profiles(&self) -> Result<Vec<String>> {
+        let mut lines = Vec::new();
+        let list = self.get("/goroutines", &[])?;
+        let groups = html_tables(&list).into_iter().next().ok_or("no table on /goroutines")?;
+        for row in groups.iter().skip(1) {
+            let shown = row.first().ok_or("empty row on /goroutines")?;
+            let name = if shown == golden::UNNAMED_GROUP { "" } else { shown.as_str() };
+            for kind in ProfileKind::ALL {
+                let records = self.raw_profile(&format!("/{}", kind.page()), &[("name", name)])?;
+                lines.extend(golden::scoped_profile_lines(&golden::group_scope(name), kind, &records));
+            }
+        }
+        for row in top_level_rows(&self.get("/userregions", &[])?) {
+            let (place, _, _) = histogram_row(&row)?;
+            let (name, pc) = region_query(&place)?;
+            for kind in ProfileKind::ALL {
+                let records = self.raw_profile(&format!("/region{}", kind.page()), &[("type", &name), ("pc", &pc)])?;
+                lines.extend(golden::scoped_profile_lines(&format!("region {place}"), kind, &records));
+            }
+        }
+        lines.sort();
+        Ok(lines)
+    }
+
     /// The MMU plots for the compared flag sets.
     fn mmu_plots(&self) -> Result<Vec<String>> {
         let mut lines = Vec::new();
@@ -369,6 +412,14 @@ fn histogram_row(row: &str) -> Result<(String, String, String)> {
         buckets.push((go_duration(&label)?, n.parse().map_err(|_| "bad bucket count")?));
     }
     Ok((html_text(&first.replace("<br>", "|")), count, golden::histogram_text(&buckets)))
+}
+
+/// The type and hex PC that Go's region pages take, from a region list's first cell (where
+/// the type is Go-quoted).
+fn region_query(place: &str) -> Result<(String, String)> {
+    let (quoted, rest) = place.split_once('|').ok_or("bad region cell")?;
+    let pc = rest.split_once(" @ 0x").and_then(|(_, r)| r.split('|').next()).ok_or("no region PC")?;
+    Ok((unquote(quoted)?, pc.to_owned()))
 }
 
 /// Seconds printed with nine decimals (`0.003041600`) as nanoseconds, exactly.

@@ -227,7 +227,7 @@ fn scope_intervals(summary: &Summary, scope: &ProfileScope) -> Result<Intervals,
     let intervals = match scope {
         ProfileScope::All => Intervals::goroutines(summary, None),
         ProfileScope::Group(name) => Intervals::goroutines(summary, Some(name)),
-        ProfileScope::Region(name) => Intervals::regions(summary, |r| r.name == *name),
+        ProfileScope::Region(name) => Intervals::regions(summary, |r| *r.name == **name),
         ProfileScope::Task(id) => {
             let task = summary
                 .tasks
@@ -473,7 +473,7 @@ pub fn tasks(path: &Path, task_type: Option<&str>, as_json: bool, out: &mut dyn 
     let ir = load_ir(path)?;
     let summary = summarize(&ir);
     let types = trace_analysis::task_types(&summary);
-    let selected: Vec<_> = types.iter().filter(|t| task_type.is_none_or(|n| t.name == n)).collect();
+    let selected: Vec<_> = types.iter().filter(|t| task_type.is_none_or(|n| *t.name == *n)).collect();
     if let Some(name) = task_type
         && selected.is_empty()
     {

@@ -133,13 +133,14 @@ fn stat_columns<'a>(stats: impl Iterator<Item = &'a crate::ExecStats> + Clone) -
     let mut columns: Vec<String> =
         stats.clone().flat_map(|s| s.non_overlapping().into_keys()).collect::<BTreeSet<_>>().into_iter().collect();
     columns.sort_by_key(|c| c != EXECUTION_TIME);
-    let ranges = stats.flat_map(|s| s.range_time.keys().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
+    let ranges =
+        stats.flat_map(|s| s.range_time.keys().map(|k| k.to_string())).collect::<BTreeSet<_>>().into_iter().collect();
     (columns, ranges)
 }
 
 /// The cells of `stats` under `columns` (missing categories are zero).
-fn cells(stats: &BTreeMap<String, Nanos>, columns: &[String]) -> Vec<(String, Nanos)> {
-    columns.iter().map(|c| (c.clone(), stats.get(c).copied().unwrap_or(0))).collect()
+fn cells<K: std::borrow::Borrow<str> + Ord>(stats: &BTreeMap<K, Nanos>, columns: &[String]) -> Vec<(String, Nanos)> {
+    columns.iter().map(|c| (c.clone(), stats.get(c.as_str()).copied().unwrap_or(0))).collect()
 }
 
 /// Go's `/usertasks`, `/usertask?type=`, `/userregions` and `/userregion?type=&pc=` pages in
@@ -239,6 +240,44 @@ pub fn mmu_plots(ir: &TraceIr) -> Vec<String> {
         lines.push(mmu_range_line(&names, x_min, x_max));
         for (i, (window, mmu)) in points.into_iter().enumerate() {
             lines.push(mmu_point_line(&names, i, window as f64, mmu));
+        }
+    }
+    lines.sort();
+    lines
+}
+
+/// A sample line of a profile of one goroutine group or one region type.
+pub fn scoped_profile_lines(scope: &str, kind: ProfileKind, records: &[ProfileRecord]) -> Vec<String> {
+    sample_lines(records).into_iter().map(|l| format!("{scope}\t{} {l}", kind.name())).collect()
+}
+
+/// The scope of a group's profiles in the compared form.
+pub fn group_scope(name: &str) -> String {
+    format!("group {name}")
+}
+
+/// The profiles of every goroutine group (Go's `/io?name=`, `/block?name=`, ...) and of every
+/// region type (`/regionio?type=&pc=`, ...) in the compared form.
+pub fn scoped_profiles(ir: &TraceIr, summary: &Summary) -> Vec<String> {
+    let mut lines = Vec::new();
+    let names: BTreeSet<&str> = summary.goroutines.values().map(|g| &*g.name).collect();
+    let region_types = region_types(ir, summary);
+    // Go's pages read an empty name as no filter: the unnamed group's profiles are those of
+    // every goroutine.
+    let mut scopes: Vec<(String, crate::Intervals)> = names
+        .into_iter()
+        .map(|n| (group_scope(n), crate::Intervals::goroutines(summary, (!n.is_empty()).then_some(n))))
+        .collect();
+    for region_type in &region_types {
+        let pc = region_type.frame.as_ref().map_or(0, |f| f.pc);
+        let intervals = crate::Intervals::regions(summary, |r| {
+            r.name == region_type.name && crate::region_start_frame(ir, r).map_or(0, |f| f.pc) == pc
+        });
+        scopes.push((format!("region {}", region_place(region_type)), intervals));
+    }
+    for (scope, intervals) in &scopes {
+        for kind in ProfileKind::ALL {
+            lines.extend(scoped_profile_lines(scope, kind, &crate::profile(ir, kind, intervals)));
         }
     }
     lines.sort();

@@ -7,6 +7,7 @@
 //! it spent in special ranges (GC mark assist, sweeping, stop-the-world pauses) overlaps them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use trace_format::ir::TraceIr;
@@ -14,6 +15,10 @@ use trace_format::{Details, Event, EventKind, EventTables, GoState, NONE, ProcSt
 
 /// Time in nanoseconds, as the events carry it.
 pub type Nanos = i64;
+
+/// A name from the trace (function, reason, range, task or region type), shared: the same
+/// name is stored once however many goroutines, tasks and regions carry it.
+pub type Name = Arc<str>;
 
 /// Where a goroutine's time went during some period. Go's `GoroutineExecStats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,7 +29,7 @@ pub struct ExecStats {
     pub sched_wait_time: Nanos,
     /// Blocked, by the reason the runtime gave (`chan receive`, `network`, `sync`, ...).
     /// A reason is present once the goroutine blocked for it, even for no time.
-    pub block_time_by_reason: BTreeMap<String, Nanos>,
+    pub block_time_by_reason: BTreeMap<Name, Nanos>,
     /// In a system call while holding its proc.
     pub syscall_time: Nanos,
     /// In a system call after its proc was taken away (a blocking system call).
@@ -33,7 +38,7 @@ pub struct ExecStats {
     pub total_time: Nanos,
     /// Time inside special ranges, by the range's name (`GC mark assist`, `GC incremental
     /// sweep`, `stop-the-world (...)`); overlaps the other categories.
-    pub range_time: BTreeMap<String, Nanos>,
+    pub range_time: BTreeMap<Name, Nanos>,
 }
 
 /// The name Go gives the execution category in its tables.
@@ -130,6 +135,36 @@ pub fn is_sync_reason(reason: &str) -> bool {
     reason.contains("chan") || reason.contains("sync") || reason.contains("select")
 }
 
+/// What an event that begins or ends a region or task was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// A goroutine changed state (the creation or end of a goroutine, for the regions the
+    /// analysis makes up).
+    Transition {
+        /// The state before.
+        from: GoState,
+        /// The state after.
+        to: GoState,
+    },
+    /// A region of this type began.
+    RegionBegin(Name),
+    /// A region of this type ended.
+    RegionEnd(Name),
+    /// A task began.
+    TaskBegin {
+        /// Its ID.
+        id: u64,
+        /// Its parent's ID ([`NO_TASK`] for none).
+        parent: u64,
+        /// Its type.
+        name: Name,
+    },
+    /// A task ended.
+    TaskEnd,
+    /// Anything else.
+    Other,
+}
+
 /// An event that begins or ends a region or task, as far as the analyses need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRef {
@@ -139,53 +174,42 @@ pub struct EventRef {
     pub goroutine: i64,
     /// The event's stack, if it has one (a handle of the IR).
     pub stack: Option<u64>,
-    /// What kind of event it is: a region or task event, or, for regions made up by the
-    /// analysis, the state transition that created or ended the goroutine.
-    pub kind: EventKind,
     /// The goroutine the event is about: the one that changed state for a state transition,
     /// else the one it happened on (Go's `primaryGoroutine`).
     pub primary_goroutine: i64,
-    /// The event in words, as Go's task page describes it (`region "fetch" begin`,
-    /// `task end`, `NotExist -> Runnable`).
-    pub description: String,
+    /// What the event was.
+    pub kind: EdgeKind,
 }
 
 impl EventRef {
-    fn of(event: &Event, ir: &TraceIr) -> EventRef {
-        let quoted = |bytes: &[u8]| {
-            let mut out = Vec::new();
-            trace_format::text::quote_into(&mut out, bytes);
-            text(&out)
-        };
-        let mut primary_goroutine = event.goroutine();
-        let description = match ir.details(event) {
-            Details::StateTransition(st) => match st.transition {
-                Transition::Goroutine { id, from, to } => {
-                    primary_goroutine = id;
-                    format!("{} -> {}", from.name(), to.name())
-                }
-                Transition::Proc { .. } => {
-                    primary_goroutine = NONE;
-                    String::new()
-                }
-            },
-            Details::Region(r) if event.kind() == EventKind::RegionBegin => {
-                format!("region {} begin", quoted(r.type_name))
+    fn new(event: &Event, kind: EdgeKind, primary_goroutine: i64) -> EventRef {
+        EventRef { time: event.time(), goroutine: event.goroutine(), stack: event.stack_id(), primary_goroutine, kind }
+    }
+
+    fn transition(event: &Event, id: i64, from: GoState, to: GoState) -> EventRef {
+        EventRef::new(event, EdgeKind::Transition { from, to }, id)
+    }
+}
+
+fn quoted(text: &str) -> String {
+    let mut out = Vec::new();
+    trace_format::text::quote_into(&mut out, text.as_bytes());
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl EventRef {
+    /// The event in words, as Go's task page describes it (`region "fetch" begin`,
+    /// `task end`, `NotExist -> Runnable`); empty for events it does not describe.
+    pub fn description(&self) -> String {
+        match &self.kind {
+            EdgeKind::Transition { from, to } => format!("{} -> {}", from.name(), to.name()),
+            EdgeKind::RegionBegin(name) => format!("region {} begin", quoted(name)),
+            EdgeKind::RegionEnd(name) => format!("region {} end", quoted(name)),
+            EdgeKind::TaskBegin { id, parent, name } => {
+                format!("task {} (ID {id}, parent {parent}) begin", quoted(name))
             }
-            Details::Region(r) => format!("region {} end", quoted(r.type_name)),
-            Details::Task(t) if event.kind() == EventKind::TaskBegin => {
-                format!("task {} (ID {}, parent {}) begin", quoted(&t.type_name), t.id, t.parent)
-            }
-            Details::Task(_) => "task end".to_owned(),
-            _ => String::new(),
-        };
-        EventRef {
-            time: event.time(),
-            goroutine: event.goroutine(),
-            stack: event.stack_id(),
-            kind: event.kind(),
-            primary_goroutine,
-            description,
+            EdgeKind::TaskEnd => "task end".to_owned(),
+            EdgeKind::Other => String::new(),
         }
     }
 }
@@ -197,7 +221,7 @@ pub struct RegionSummary {
     /// The task it belongs to, 0 for none.
     pub task: u64,
     /// Its type; empty for the region a new goroutine inherits from its creator's region.
-    pub name: String,
+    pub name: Name,
     /// The region's begin (or the goroutine's creation, for an inherited region); `None` if
     /// the region was already active when the trace began.
     pub start: Option<EventRef>,
@@ -215,7 +239,7 @@ pub struct GoroutineSummary {
     pub id: i64,
     /// Its start function (the outermost frame of the first stack seen for it); empty if no
     /// stack was ever seen.
-    pub name: String,
+    pub name: Name,
     /// The program counter of that frame; 0 if none.
     pub pc: u64,
     /// When it was created, or the start of the generation in which it first appeared.
@@ -251,7 +275,7 @@ pub struct TaskSummary {
     /// Its ID.
     pub id: u64,
     /// Its type.
-    pub name: String,
+    pub name: Name,
     /// Its parent's ID, if the trace names one.
     pub parent: Option<u64>,
     /// Its children's IDs, in the order they appeared.
@@ -283,9 +307,9 @@ pub struct LogEntry {
     /// The goroutine that logged it.
     pub goroutine: i64,
     /// Its category.
-    pub category: String,
+    pub category: Name,
     /// The message.
-    pub message: String,
+    pub message: Name,
 }
 
 /// The goroutines, tasks and regions of a trace.
@@ -304,9 +328,22 @@ pub struct Summary {
     pub end_time: Nanos,
 }
 
-/// A lossless-enough text form of a name from the trace (names are UTF-8 in practice).
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// Shares the names of a trace: each distinct name is made once.
+#[derive(Default)]
+struct Names {
+    names: FxHashMap<Box<[u8]>, Name>,
+}
+
+impl Names {
+    /// The shared text of `bytes` (names are UTF-8 in practice; others are shown lossily).
+    fn get(&mut self, bytes: &[u8]) -> Name {
+        if let Some(name) = self.names.get(bytes) {
+            return name.clone();
+        }
+        let name: Name = String::from_utf8_lossy(bytes).into();
+        self.names.insert(bytes.into(), name.clone());
+        name
+    }
 }
 
 /// What the summarizer tracks of a live goroutine. Times are 0 when unset, as in Go, so that
@@ -316,10 +353,10 @@ struct Pending {
     last_start: Nanos,
     last_runnable: Nanos,
     last_block: Nanos,
-    last_block_reason: String,
+    last_block_reason: Name,
     last_syscall: Nanos,
     last_syscall_block: Nanos,
-    last_range: BTreeMap<String, Nanos>,
+    last_range: BTreeMap<Name, Nanos>,
     /// The stack of active regions, as indices into the summary's regions.
     active_regions: Vec<usize>,
 }
@@ -334,7 +371,7 @@ impl Live {
         Live {
             summary: GoroutineSummary {
                 id,
-                name: String::new(),
+                name: Name::from(""),
                 pc: 0,
                 creation_time,
                 start_time: None,
@@ -377,16 +414,16 @@ impl Live {
 
     /// Closes the goroutine's books at `now`: at its end (`trigger` is the ending event) or
     /// at the end of the trace.
-    fn finalize(&mut self, now: Nanos, trigger: Option<&Event>, regions: &mut [RegionSummary], ir: &TraceIr) {
-        if let Some(event) = trigger {
-            self.summary.end_time = Some(event.time());
+    fn finalize(&mut self, now: Nanos, trigger: Option<EventRef>, regions: &mut [RegionSummary]) {
+        if let Some(event) = &trigger {
+            self.summary.end_time = Some(event.time);
         }
         let stats = self.snapshot(now);
         // System goroutines never belong to regions, even when created inside one.
         if !self.summary.is_system() {
             for &index in &self.pending.active_regions {
                 let region = &mut regions[index];
-                region.end = trigger.map(|e| EventRef::of(e, ir));
+                region.end = trigger.clone();
                 region.stats = stats.since(&region.stats);
                 self.summary.regions.push(index);
             }
@@ -407,7 +444,8 @@ struct Summarizer<'i> {
     syscalling_proc: FxHashMap<i64, i64>,
     syscalling_goroutine: FxHashMap<i64, i64>,
     /// The goroutine a proc-scoped range (by proc and name) is attributed to.
-    proc_ranges: FxHashMap<(i64, String), i64>,
+    proc_ranges: FxHashMap<(i64, Name), i64>,
+    names: Names,
     first_time: Option<Nanos>,
     last_time: Nanos,
     sync_time: Nanos,
@@ -423,6 +461,7 @@ pub fn summarize(ir: &TraceIr) -> Summary {
         syscalling_proc: FxHashMap::default(),
         syscalling_goroutine: FxHashMap::default(),
         proc_ranges: FxHashMap::default(),
+        names: Names::default(),
         first_time: None,
         last_time: 0,
         sync_time: 0,
@@ -449,13 +488,13 @@ impl Summarizer<'_> {
             EventKind::TaskBegin | EventKind::TaskEnd => self.task(event),
             EventKind::Log => {
                 if let Details::Log(log) = self.ir.details(event) {
-                    let task = self.task_entry(log.task);
+                    let task = task_entry(&mut self.tasks, log.task);
                     task.goroutines.insert(event.goroutine());
                     task.logs.push(LogEntry {
                         time: now,
                         goroutine: event.goroutine(),
-                        category: text(log.category),
-                        message: text(log.message),
+                        category: self.names.get(log.category),
+                        message: String::from_utf8_lossy(log.message).into(),
                     });
                 }
             }
@@ -481,7 +520,7 @@ impl Summarizer<'_> {
                         match to {
                             GoState::Running => stats.exec_time += in_state,
                             GoState::Waiting => {
-                                *stats.block_time_by_reason.entry(text(reason)).or_default() += in_state
+                                *stats.block_time_by_reason.entry(self.names.get(reason)).or_default() += in_state
                             }
                             GoState::Runnable => stats.sched_wait_time += in_state,
                             GoState::Syscall if event.proc() == NONE => stats.syscall_block_time += in_state,
@@ -502,8 +541,8 @@ impl Summarizer<'_> {
                         if let Some(task) = inherited {
                             self.regions.push(RegionSummary {
                                 task,
-                                name: String::new(),
-                                start: Some(EventRef::of(event, self.ir)),
+                                name: Name::from(""),
+                                start: Some(EventRef::transition(event, id, from, to)),
                                 end: None,
                                 stats: ExecStats::default(),
                             });
@@ -551,7 +590,7 @@ impl Summarizer<'_> {
                     // The outermost frame is where the goroutine started, the same in all its stacks.
                     self.ir.for_each_frame(stack, &mut |frame| {
                         g.summary.pc = frame.pc;
-                        g.summary.name = text(frame.func);
+                        g.summary.name = self.names.get(frame.func);
                     });
                 }
                 let p = &mut g.pending;
@@ -563,10 +602,12 @@ impl Summarizer<'_> {
                     GoState::Runnable => p.last_runnable = now,
                     GoState::Waiting if reason != b"forever" => {
                         p.last_block = now;
-                        p.last_block_reason = text(reason);
+                        p.last_block_reason = self.names.get(reason);
                     }
                     // Blocking forever is as good as ending.
-                    GoState::Waiting | GoState::NotExist => g.finalize(now, Some(event), &mut self.regions, self.ir),
+                    GoState::Waiting | GoState::NotExist => {
+                        g.finalize(now, Some(EventRef::transition(event, id, from, to)), &mut self.regions)
+                    }
                     GoState::Syscall => {
                         self.syscalling_proc.insert(event.proc(), id);
                         self.syscalling_goroutine.insert(id, event.proc());
@@ -590,7 +631,7 @@ impl Summarizer<'_> {
 
     fn range(&mut self, event: &Event) {
         let Details::Range(range) = self.ir.details(event) else { return };
-        let name = text(&range.name());
+        let name = self.names.get(&range.name());
         if event.kind() == EventKind::RangeEnd {
             let goroutine = match range.scope {
                 Scope::Goroutine(g) => Some(g),
@@ -640,8 +681,8 @@ impl Summarizer<'_> {
         if event.kind() == EventKind::RegionBegin {
             self.regions.push(RegionSummary {
                 task: region.task,
-                name: text(region.type_name),
-                start: Some(EventRef::of(event, self.ir)),
+                name: self.names.get(region.type_name),
+                start: Some(EventRef::new(event, EdgeKind::RegionBegin(self.names.get(region.type_name)), id)),
                 end: None,
                 stats: g.snapshot(now),
             });
@@ -658,7 +699,7 @@ impl Summarizer<'_> {
                 // An end without a beginning in the trace: the region began before it.
                 self.regions.push(RegionSummary {
                     task: region.task,
-                    name: text(region.type_name),
+                    name: self.names.get(region.type_name),
                     start: None,
                     end: None,
                     stats: ExecStats::default(),
@@ -673,14 +714,19 @@ impl Summarizer<'_> {
         let stats = g.snapshot(now);
         let r = &mut self.regions[index];
         r.stats = stats.since(&r.stats);
-        r.end = Some(EventRef::of(event, self.ir));
+        r.end = Some(EventRef::new(event, EdgeKind::RegionEnd(self.names.get(region.type_name)), id));
         g.summary.regions.push(index);
     }
 
     fn task(&mut self, event: &Event) {
         let Details::Task(t) = self.ir.details(event) else { return };
-        let (id, parent, name) = (t.id, t.parent, text(&t.type_name));
-        let edge = Some(EventRef::of(event, self.ir));
+        let (id, parent, name) = (t.id, t.parent, self.names.get(&t.type_name));
+        let kind = if event.kind() == EventKind::TaskBegin {
+            EdgeKind::TaskBegin { id, parent, name: name.clone() }
+        } else {
+            EdgeKind::TaskEnd
+        };
+        let edge = Some(EventRef::new(event, kind, event.goroutine()));
         let task = self.task_entry(id);
         task.name = name;
         task.goroutines.insert(event.goroutine());
@@ -703,7 +749,7 @@ impl Summarizer<'_> {
     fn finish(mut self) -> Summary {
         let mut goroutines = BTreeMap::new();
         for (id, mut g) in self.goroutines.drain() {
-            g.finalize(self.last_time, None, &mut self.regions, self.ir);
+            g.finalize(self.last_time, None, &mut self.regions);
             let regions = &self.regions;
             // By start time; regions whose start the trace does not show come first.
             g.summary.regions.sort_by_key(|&index| regions[index].start.as_ref().map(|e| e.time));

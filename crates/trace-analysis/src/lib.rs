@@ -45,12 +45,12 @@ mod report;
 mod tasks;
 
 pub use goroutines::{
-    EXECUTION_TIME, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Nanos, RegionSummary, Summary,
-    TaskSummary, is_sync_reason, is_system_goroutine, summarize,
+    EXECUTION_TIME, EdgeKind, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Name, Nanos, RegionSummary,
+    Summary, TaskSummary, is_sync_reason, is_system_goroutine, summarize,
 };
 pub use groups::{GoroutineGroup, Percentiles, group_goroutines};
 pub use mmu::{MmuCurve, UtilChange, UtilFlags, UtilWindow, mutator_utilization};
-pub use profile::{Intervals, ProfileFrame, ProfileKind, ProfileRecord, profile};
+pub use profile::{Intervals, ProfileFrame, ProfileKind, ProfileRecord, profile, profiles};
 pub use report::{MmuPoint, Overview, REPORT_MMU_WINDOWS, Report, Timed, format_duration, overview, report};
 pub use tasks::{
     RegionType, TaskEvent, TaskType, TimeHistogram, region_start_frame, region_types, task_events, task_types,

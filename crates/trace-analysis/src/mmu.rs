@@ -257,34 +257,66 @@ impl<'a> Series<'a> {
         }
     }
 
-    /// The integral of utilization up to `time` (within the series).
-    fn integral_at(&self, time: Nanos) -> f64 {
-        let i = self.changes.partition_point(|c| c.time <= time).saturating_sub(1);
-        let c = self.changes[i];
-        self.integral[i] + if time != c.time { c.util * (time - c.time) as f64 } else { 0.0 }
+    /// Calls `visit` with the utilization of every window of `window` that starts or ends at
+    /// a change, in order of start: among them is the lowest, as the windowed utilization is
+    /// piecewise linear between them. Streams: nothing is allocated, whatever the trace's size.
+    fn for_each_window(&self, window: Nanos, mut visit: impl FnMut(UtilWindow)) {
+        let (Some(first), Some(last)) = (self.changes.first(), self.changes.last()) else { return };
+        let (first, latest_start) = (first.time, (last.time - window).max(first.time));
+        // Two sorted sequences of candidate starts, merged: changes, and changes less a window.
+        let (mut at_change, mut before_change) = (0, 0);
+        let (mut left, mut right) = (Cursor::default(), Cursor::default());
+        let mut previous = None;
+        loop {
+            let a = self.changes.get(at_change).map(|c| c.time);
+            let b = self.changes.get(before_change).map(|c| c.time - window);
+            let time = match (a, b) {
+                (Some(a), Some(b)) if a <= b => {
+                    at_change += 1;
+                    a
+                }
+                (_, Some(b)) => {
+                    before_change += 1;
+                    b
+                }
+                (Some(a), None) => {
+                    at_change += 1;
+                    a
+                }
+                (None, None) => break,
+            };
+            if time < first || time > latest_start || previous == Some(time) {
+                continue;
+            }
+            previous = Some(time);
+            let util = (right.integral(self, time + window) - left.integral(self, time)) / window as f64;
+            visit(UtilWindow { time, util });
+        }
+        // The last window always counts, even if no change begins or ends it.
+        if previous != Some(latest_start) {
+            let util = (Cursor::default().integral(self, latest_start + window)
+                - Cursor::default().integral(self, latest_start))
+                / window as f64;
+            visit(UtilWindow { time: latest_start, util });
+        }
     }
+}
 
-    /// The utilization of every window of `window` that starts or ends at a change: among
-    /// them is the lowest, as the windowed utilization is piecewise linear between them.
-    fn windows(&self, window: Nanos) -> Vec<UtilWindow> {
-        let (Some(first), Some(last)) = (self.changes.first(), self.changes.last()) else { return Vec::new() };
-        let latest_start = last.time - window;
-        let mut starts: Vec<Nanos> = self
-            .changes
-            .iter()
-            .flat_map(|c| [c.time, c.time - window])
-            .filter(|&t| t >= first.time && t <= latest_start)
-            .collect();
-        starts.push(latest_start.max(first.time));
-        starts.sort_unstable();
-        starts.dedup();
-        starts
-            .into_iter()
-            .map(|time| UtilWindow {
-                time,
-                util: (self.integral_at(time + window) - self.integral_at(time)) / window as f64,
-            })
-            .collect()
+/// A position in a series for integrals at increasing times.
+#[derive(Default)]
+struct Cursor {
+    index: usize,
+}
+
+impl Cursor {
+    /// The integral of utilization up to `time`; `time` must not decrease between calls.
+    fn integral(&mut self, series: &Series<'_>, time: Nanos) -> f64 {
+        let changes = series.changes;
+        while self.index + 1 < changes.len() && changes[self.index + 1].time <= time {
+            self.index += 1;
+        }
+        let c = changes[self.index];
+        series.integral[self.index] + if time > c.time { c.util * (time - c.time) as f64 } else { 0.0 }
     }
 }
 
@@ -299,9 +331,12 @@ impl<'a> MmuCurve<'a> {
         MmuCurve { series: utilization.iter().filter(|s| !s.is_empty()).map(|s| Series::new(s)).collect() }
     }
 
-    /// The windows of `window` (no longer than each function's span, as Go does).
-    fn all_windows(&self, window: Nanos) -> Vec<UtilWindow> {
-        self.series.iter().flat_map(|s| s.windows(window.min(s.span()).max(1))).collect()
+    /// Calls `visit` with every candidate window of `window` (no longer than each function's
+    /// span, as Go does).
+    fn for_each_window(&self, window: Nanos, mut visit: impl FnMut(UtilWindow)) {
+        for series in &self.series {
+            series.for_each_window(window.min(series.span()).max(1), &mut visit);
+        }
     }
 
     /// The minimum mutator utilization over windows of `window` nanoseconds (0 to 1).
@@ -311,23 +346,33 @@ impl<'a> MmuCurve<'a> {
         if window <= 0 || (window == 1 && !self.series.is_empty()) {
             return 0.0;
         }
-        self.all_windows(window).iter().map(|w| w.util).fold(1.0, f64::min)
+        let mut mmu: f64 = 1.0;
+        self.for_each_window(window, |w| mmu = mmu.min(w.util));
+        mmu
     }
 
-    /// Up to `n` disjoint windows of `window` with the lowest utilization, lowest first.
+    /// Up to `n` disjoint windows of `window` with low utilization, lowest first: as Go, a
+    /// window replaces the overlapping ones it is lower than, and the `n` lowest are kept.
     pub fn worst_windows(&self, window: Nanos, n: usize) -> Vec<UtilWindow> {
-        let mut candidates = self.all_windows(window);
-        candidates.sort_by(|a, b| a.util.total_cmp(&b.util).then(a.time.cmp(&b.time)));
-        let mut chosen: Vec<UtilWindow> = Vec::new();
-        for candidate in candidates {
-            if chosen.len() == n {
-                break;
+        let mut kept: Vec<UtilWindow> = Vec::new();
+        let overlap = |a: &UtilWindow, b: &UtilWindow| a.time < b.time + window && b.time < a.time + window;
+        self.for_each_window(window, |candidate| {
+            let highest = kept.iter().map(|w| w.util).fold(f64::MIN, f64::max);
+            if n == 0 || (kept.len() == n && candidate.util >= highest) {
+                return;
             }
-            if chosen.iter().all(|w| candidate.time + window <= w.time || w.time + window <= candidate.time) {
-                chosen.push(candidate);
+            if kept.iter().any(|w| overlap(w, &candidate) && w.util <= candidate.util) {
+                return;
             }
-        }
-        chosen
+            kept.retain(|w| !overlap(w, &candidate));
+            kept.push(candidate);
+            if kept.len() > n {
+                let worst = kept.iter().enumerate().max_by(|a, b| a.1.util.total_cmp(&b.1.util)).map(|(i, _)| i);
+                kept.remove(worst.expect("not empty"));
+            }
+        });
+        kept.sort_by(|a, b| a.util.total_cmp(&b.util).then(a.time.cmp(&b.time)));
+        kept
     }
 
     /// The time from the earliest to the latest change of any function.

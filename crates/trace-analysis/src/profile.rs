@@ -45,6 +45,17 @@ impl ProfileKind {
         ProfileKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
+    /// The name of the profile in the URLs of Go's pages (`/io`, `/block`, `/syscall`,
+    /// `/sched`; with `region` before it for a region type's).
+    pub fn page(self) -> &'static str {
+        match self {
+            ProfileKind::Network => "io",
+            ProfileKind::Sync => "block",
+            ProfileKind::Syscall => "syscall",
+            ProfileKind::Sched => "sched",
+        }
+    }
+
     /// What the profile measures, for people.
     pub fn description(self) -> &'static str {
         match self {
@@ -115,7 +126,7 @@ impl Intervals {
             summary
                 .goroutines
                 .values()
-                .filter(|g| name.is_none_or(|n| g.name == n))
+                .filter(|g| name.is_none_or(|n| *g.name == *n))
                 .map(|g| (g.id, vec![(g.start_time.unwrap_or(0), g.end_time.unwrap_or(summary.end_time))]))
                 .collect(),
         )
@@ -183,65 +194,102 @@ impl Summary {
 
 /// The `kind` profile of the trace over `intervals`, samples with the longest time first.
 pub fn profile(ir: &TraceIr, kind: ProfileKind, intervals: &Intervals) -> Vec<ProfileRecord> {
-    let state = kind.state();
-    // The event that put each goroutine in the state: its time and stack.
-    let mut tracking: FxHashMap<i64, (Nanos, u64)> = FxHashMap::default();
-    // Count, time and the last time seen, per stack of the IR.
-    let mut by_stack: FxHashMap<u64, (u64, Nanos, u64)> = FxHashMap::default();
+    profiles(ir, &[kind], intervals).pop().unwrap_or_default()
+}
+
+/// Several profiles over the same intervals in one pass over the events, in the order of
+/// `kinds`.
+pub fn profiles(ir: &TraceIr, kinds: &[ProfileKind], intervals: &Intervals) -> Vec<Vec<ProfileRecord>> {
+    let mut accumulators: Vec<Accumulator> = kinds.iter().map(|&kind| Accumulator::new(kind)).collect();
     for (sequence, event) in ir.events().enumerate() {
         let Some(st) = trace_format::state_transition(&event, Some(ir)) else { continue };
         let Transition::Goroutine { id, to, .. } = st.transition else { continue };
-        match tracking.get(&id) {
+        for accumulator in &mut accumulators {
+            accumulator.transition(id, to, st.reason, &event, sequence as u64, intervals);
+        }
+    }
+    accumulators.into_iter().map(|a| a.records(ir)).collect()
+}
+
+/// One profile being built.
+struct Accumulator {
+    kind: ProfileKind,
+    /// The event that put each goroutine in the state: its time and stack.
+    tracking: FxHashMap<i64, (Nanos, u64)>,
+    /// Count, time and the last time seen, per stack of the IR.
+    by_stack: FxHashMap<u64, (u64, Nanos, u64)>,
+}
+
+impl Accumulator {
+    fn new(kind: ProfileKind) -> Accumulator {
+        Accumulator { kind, tracking: FxHashMap::default(), by_stack: FxHashMap::default() }
+    }
+
+    fn transition(
+        &mut self,
+        id: i64,
+        to: GoState,
+        reason: &[u8],
+        event: &trace_format::Event,
+        sequence: u64,
+        intervals: &Intervals,
+    ) {
+        let state = self.kind.state();
+        match self.tracking.get(&id) {
             None => {
-                if to == state && kind.tracks(st.reason) {
-                    tracking.insert(id, (event.time(), event.stack_id().unwrap_or(0)));
+                if to == state && self.kind.tracks(reason) {
+                    self.tracking.insert(id, (event.time(), event.stack_id().unwrap_or(0)));
                 }
             }
             Some(_) if to == state => {}
             Some(&(start, stack)) => {
-                tracking.remove(&id);
+                self.tracking.remove(&id);
                 let time = intervals.overlap(id, start, event.time());
                 if time > 0 {
-                    let entry = by_stack.entry(stack).or_default();
+                    let entry = self.by_stack.entry(stack).or_default();
                     entry.0 += 1;
                     entry.1 += time;
-                    entry.2 = sequence as u64;
+                    entry.2 = sequence;
                 }
             }
         }
     }
-    // Stacks with the same program counters are one sample, as in Go, which keeps the
-    // frames of the one seen last. Go compares the counters zero-padded to a fixed length, so
-    // trailing zero counters do not tell stacks apart (a stack of one frame at 0 is empty).
-    let mut by_pcs: BTreeMap<Vec<u64>, (u64, Nanos, u64, u64)> = BTreeMap::new();
-    for (stack, (count, time, last)) in by_stack {
-        let mut pcs: Vec<u64> = ir.stack(handle(stack)).take(MAX_STACK).map(|f| f.pc).collect();
-        while pcs.last() == Some(&0) {
-            pcs.pop();
+
+    fn records(self, ir: &TraceIr) -> Vec<ProfileRecord> {
+        // Stacks with the same program counters are one sample, as in Go, which keeps the
+        // frames of the one seen last. Go compares the counters zero-padded to a fixed length,
+        // so trailing zero counters do not tell stacks apart (a stack of one frame at 0 is
+        // empty).
+        let mut by_pcs: BTreeMap<Vec<u64>, (u64, Nanos, u64, u64)> = BTreeMap::new();
+        for (stack, (count, time, last)) in self.by_stack {
+            let mut pcs: Vec<u64> = ir.stack(handle(stack)).take(MAX_STACK).map(|f| f.pc).collect();
+            while pcs.last() == Some(&0) {
+                pcs.pop();
+            }
+            let entry = by_pcs.entry(pcs).or_insert((0, 0, 0, stack));
+            entry.0 += count;
+            entry.1 += time;
+            if last >= entry.2 {
+                entry.2 = last;
+                entry.3 = stack;
+            }
         }
-        let entry = by_pcs.entry(pcs).or_insert((0, 0, 0, stack));
-        entry.0 += count;
-        entry.1 += time;
-        if last >= entry.2 {
-            entry.2 = last;
-            entry.3 = stack;
-        }
+        let name = |h| String::from_utf8_lossy(ir.string(h).unwrap_or_default()).into_owned();
+        let mut records: Vec<ProfileRecord> = by_pcs
+            .into_values()
+            .map(|(count, time, _, stack)| ProfileRecord {
+                stack: ir
+                    .stack(handle(stack))
+                    .take(MAX_STACK)
+                    .map(|f| ProfileFrame { func: name(f.func), file: name(f.file), line: f.line, pc: f.pc })
+                    .collect(),
+                count,
+                time,
+            })
+            .collect();
+        records.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.stack.cmp(&b.stack)));
+        records
     }
-    let name = |h| String::from_utf8_lossy(ir.string(h).unwrap_or_default()).into_owned();
-    let mut records: Vec<ProfileRecord> = by_pcs
-        .into_values()
-        .map(|(count, time, _, stack)| ProfileRecord {
-            stack: ir
-                .stack(handle(stack))
-                .take(MAX_STACK)
-                .map(|f| ProfileFrame { func: name(f.func), file: name(f.file), line: f.line, pc: f.pc })
-                .collect(),
-            count,
-            time,
-        })
-        .collect();
-    records.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.stack.cmp(&b.stack)));
-    records
 }
 
 fn handle(stack: u64) -> StackHandle {

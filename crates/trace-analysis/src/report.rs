@@ -5,10 +5,10 @@ use rustc_hash::FxHashSet;
 use trace_format::ir::TraceIr;
 use trace_format::{Details, EventKind, RangeKind};
 
-use crate::goroutines::{GoroutineSummary, Nanos, Summary, is_system_goroutine, summarize};
+use crate::goroutines::{GoroutineSummary, Name, Nanos, Summary, is_system_goroutine, summarize};
 use crate::groups::{GoroutineGroup, group_goroutines};
 use crate::mmu::{MmuCurve, UtilFlags, UtilWindow, mutator_utilization};
-use crate::profile::{Intervals, ProfileKind, ProfileRecord, profile};
+use crate::profile::{Intervals, ProfileKind, ProfileRecord, profiles};
 
 /// The trace at a glance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -97,7 +97,7 @@ pub fn overview(ir: &TraceIr) -> Overview {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timed {
     /// Its type.
-    pub name: String,
+    pub name: Name,
     /// The task's ID, or the region's task (0 for none).
     pub task: u64,
     /// The goroutine a region ran on; [`trace_format::NONE`] for tasks.
@@ -155,7 +155,7 @@ pub fn report(ir: &TraceIr) -> Report {
     let summary = summarize(ir);
     let groups = group_goroutines(&summary);
     let all = Intervals::goroutines(&summary, None);
-    let profiles = ProfileKind::ALL.into_iter().map(|k| (k, profile(ir, k, &all))).collect();
+    let profiles = ProfileKind::ALL.into_iter().zip(profiles(ir, &ProfileKind::ALL, &all)).collect();
     let mut slowest_tasks: Vec<Timed> = summary
         .tasks
         .values()
@@ -243,16 +243,19 @@ fn count_words(n: usize, one: &str) -> String {
     if n == 1 { format!("one {one}") } else { format!("{n} {one}s") }
 }
 
+/// How findings name the time a goroutine was runnable.
+const CPU_WAIT: &str = "waiting for a CPU (runnable)";
+
 /// The waiting a goroutine did that a finding can name: a label and the time.
 fn waits(g: &GoroutineSummary) -> Vec<(String, Nanos)> {
     let s = &g.stats;
     let mut waits = vec![
         ("waiting on the network".to_owned(), s.network_wait()),
-        ("waiting for a CPU (runnable)".to_owned(), s.sched_wait_time),
+        (CPU_WAIT.to_owned(), s.sched_wait_time),
         ("in system calls".to_owned(), s.syscall_time + s.syscall_block_time),
     ];
     for (reason, &time) in &s.block_time_by_reason {
-        if reason != "network" {
+        if &**reason != "network" {
             waits.push((format!("blocked ({reason})"), time));
         }
     }
@@ -261,6 +264,36 @@ fn waits(g: &GoroutineSummary) -> Vec<(String, Nanos)> {
 
 fn findings(overview: &Overview, summary: &Summary, groups: &[GoroutineGroup], mmu: &[MmuPoint]) -> Vec<String> {
     let mut findings = Vec::new();
+    // Groups named here are not named again for their goroutines' waiting for a CPU.
+    let mut waiting_for_cpu: std::collections::BTreeSet<&str> = Default::default();
+    // Groups whose goroutines mostly waited for a CPU: more runnable work than procs.
+    for group in groups.iter().filter(|g| !is_system_goroutine(&g.name) && g.goroutines.len() > 1) {
+        let s = &group.stats;
+        // Worth a word when it is most of the group's time, more than it ran, and a
+        // noticeable share of the trace.
+        if s.sched_wait_time * 2 < s.total_time
+            || s.sched_wait_time <= s.exec_time
+            || s.sched_wait_time * 20 < overview.duration
+        {
+            continue;
+        }
+        waiting_for_cpu.insert(&group.name);
+        let procs = overview.max_gomaxprocs.map_or(String::new(), |n| format!(" with GOMAXPROCS={n}"));
+        findings.push((
+            s.sched_wait_time,
+            format!(
+                "{} of {} spent {:.0}% of their time waiting for a CPU: {} in all, {:.0}x their {} of execution \
+                 (a median of {} each){procs}; fewer, larger pieces of work would wait less",
+                count_words(group.goroutines.len(), "goroutine"),
+                group.name,
+                (s.sched_wait_time as f64 * 100.0 / s.total_time.max(1) as f64).floor(),
+                spoken_duration(s.sched_wait_time),
+                s.sched_wait_time as f64 / s.exec_time.max(1) as f64,
+                spoken_duration(s.exec_time),
+                spoken_duration(group.exec_time.p50),
+            ),
+        ));
+    }
     // Goroutines of the program (not of the runtime or of the tracing machinery, which wait
     // by design) that spent most of the trace in one kind of waiting.
     for group in groups.iter().filter(|g| !g.name.starts_with("runtime")) {
@@ -274,6 +307,9 @@ fn findings(overview: &Overview, summary: &Summary, groups: &[GoroutineGroup], m
             {
                 by_wait.entry(label).or_default().push((time, total));
             }
+        }
+        if waiting_for_cpu.contains(group.name.as_str()) {
+            by_wait.remove(CPU_WAIT);
         }
         for (label, mut cases) in by_wait {
             cases.sort();
@@ -292,33 +328,6 @@ fn findings(overview: &Overview, summary: &Summary, groups: &[GoroutineGroup], m
             };
             findings.push((time, text));
         }
-    }
-    // Groups whose goroutines mostly waited for a CPU: more runnable work than procs.
-    for group in groups.iter().filter(|g| !is_system_goroutine(&g.name) && g.goroutines.len() > 1) {
-        let s = &group.stats;
-        // Worth a word when it is most of the group's time, more than it ran, and a
-        // noticeable share of the trace.
-        if s.sched_wait_time * 2 < s.total_time
-            || s.sched_wait_time <= s.exec_time
-            || s.sched_wait_time * 20 < overview.duration
-        {
-            continue;
-        }
-        let procs = overview.max_gomaxprocs.map_or(String::new(), |n| format!(" with GOMAXPROCS={n}"));
-        findings.push((
-            s.sched_wait_time,
-            format!(
-                "{} of {} spent {:.0}% of their time waiting for a CPU: {} in all, {:.0}x their {} of execution \
-                 (a median of {} each){procs}; fewer, larger pieces of work would wait less",
-                count_words(group.goroutines.len(), "goroutine"),
-                group.name,
-                (s.sched_wait_time as f64 * 100.0 / s.total_time.max(1) as f64).floor(),
-                spoken_duration(s.sched_wait_time),
-                s.sched_wait_time as f64 / s.exec_time.max(1) as f64,
-                spoken_duration(s.exec_time),
-                spoken_duration(group.exec_time.p50),
-            ),
-        ));
     }
     // The GC's share of the CPU.
     if let Some(point) = mmu.iter().find(|p| p.window == 10_000_000)

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use trace_format::EventTables;
 use trace_format::ir::TraceIr;
 
-use crate::goroutines::{Nanos, RegionSummary, Summary, TaskSummary};
+use crate::goroutines::{Name, Nanos, RegionSummary, Summary, TaskSummary};
 use crate::profile::ProfileFrame;
 
 /// A histogram of durations with five logarithmic buckets per power of ten, as Go's
@@ -61,7 +61,7 @@ impl TimeHistogram {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskType {
     /// The type (empty for tasks the trace names without showing their beginning).
-    pub name: String,
+    pub name: Name,
     /// Their IDs.
     pub tasks: Vec<u64>,
     /// The durations of those the trace shows from beginning to end.
@@ -89,7 +89,7 @@ pub fn task_types(summary: &Summary) -> Vec<TaskType> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionType {
     /// The type.
-    pub name: String,
+    pub name: Name,
     /// Where they began: the outermost frame of the beginning's stack (Go's choice), if known.
     pub frame: Option<ProfileFrame>,
     /// The regions, as indices into [`Summary::regions`], with their goroutines.
@@ -116,7 +116,7 @@ pub fn region_start_frame(ir: &TraceIr, region: &RegionSummary) -> Option<Profil
 /// The regions of every goroutine by type and starting place, in order of type then program
 /// counter.
 pub fn region_types(ir: &TraceIr, summary: &Summary) -> Vec<RegionType> {
-    let mut types: BTreeMap<(String, u64, Option<ProfileFrame>), RegionType> = BTreeMap::new();
+    let mut types: BTreeMap<(Name, u64, Option<ProfileFrame>), RegionType> = BTreeMap::new();
     for g in summary.goroutines.values() {
         for &index in &g.regions {
             let region = &summary.regions[index];
@@ -153,7 +153,7 @@ pub fn task_events(summary: &Summary, task: &TaskSummary) -> Vec<TaskEvent> {
     let edge = |e: &crate::goroutines::EventRef| TaskEvent {
         time: e.time,
         goroutine: e.primary_goroutine,
-        what: e.description.clone(),
+        what: e.description(),
     };
     let mut events: Vec<TaskEvent> = Vec::new();
     events.extend(task.start.iter().map(edge));

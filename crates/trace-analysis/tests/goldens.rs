@@ -104,3 +104,10 @@ fn task_and_region_pages_equal_gos() {
 fn mmu_plots_equal_gos() {
     check_all("mmu", |ir, _| golden::mmu_plots(ir));
 }
+
+#[test]
+fn group_and_region_profiles_equal_gos() {
+    // A trace where nothing blocks has no samples in any scope.
+    let blocks = |trace: &Path| trace.file_stem().is_some_and(|s| s == "allevents" || s == "shutdown");
+    check_all_with("scoped-profiles", blocks, golden::scoped_profiles);
+}
