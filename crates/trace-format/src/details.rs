@@ -130,8 +130,8 @@ impl<'t> Range<'t> {
 pub struct Task<'t> {
     /// The task's ID.
     pub id: u64,
-    /// The parent task's ID, 0 for none; at the end, the parent given when it began (0 if
-    /// the trace does not show the beginning).
+    /// The parent task's ID, `u64::MAX` for none (Go's `NoTask`); at the end, the parent
+    /// given when it began.
     pub parent: u64,
     /// The task's type; at the end, the type given when it began (empty if unknown).
     pub type_name: Cow<'t, [u8]>,
