@@ -12,7 +12,7 @@ use crate::generation::{GenerationTables, TASK_NAME_ID};
 use crate::spec::EventType;
 
 /// Wire goroutine statuses.
-mod gstatus {
+pub(crate) mod gstatus {
     pub const RUNNABLE: u64 = 1;
     pub const RUNNING: u64 = 2;
     pub const SYSCALL: u64 = 3;

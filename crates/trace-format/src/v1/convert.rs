@@ -24,14 +24,11 @@ use crate::spec::EventType;
 const NO_TASK: u64 = u64::MAX;
 /// "No thread" as a wire argument.
 const NO_THREAD_ARG: u64 = u64::MAX;
-/// Wire goroutine statuses.
-const GO_RUNNABLE: u64 = 1;
-const GO_RUNNING: u64 = 2;
-const GO_SYSCALL: u64 = 3;
-const GO_WAITING: u64 = 4;
-/// Wire proc statuses.
-const PROC_RUNNING: u64 = 1;
-const PROC_IDLE: u64 = 2;
+// Wire goroutine and proc statuses, as the v2 ordering engine knows them.
+use crate::order::gstatus::{
+    RUNNABLE as GO_RUNNABLE, RUNNING as GO_RUNNING, SYSCALL as GO_SYSCALL, WAITING as GO_WAITING,
+};
+use crate::order::pstatus::{IDLE as PROC_IDLE, RUNNING as PROC_RUNNING};
 
 /// The generation index of every event of an old trace (it has one table).
 const ONLY_GENERATION: u32 = 0;
