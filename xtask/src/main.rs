@@ -7,6 +7,7 @@
 //!   rewrite the goldens of the committed fixtures from Go's output.
 //! - `bench`: run the criterion benchmarks on generated 50 MB traces (new and old format), and
 //!   time Go's `go tool trace -d=parsed` on the same files.
+//! - `view-timing FILE [--go]`: time `gotrace view` (and `go tool trace`) in headless Chromium.
 //! - `printable-table`: regenerate the table of runes Go's `strconv.IsPrint` accepts.
 
 mod fixtures;
@@ -14,6 +15,10 @@ mod go;
 mod gotests;
 mod oracle;
 mod pages;
+mod viewtiming;
+#[allow(dead_code)] // The browser test uses the rest of the client.
+#[path = "../../crates/gotrace/tests/support/webdriver.rs"]
+mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -43,6 +48,11 @@ tasks:
                                require our verdict and output to agree with Go's.
   bench                        Generate the 50 MB benchmark traces (Go 1.27 and Go 1.21) if missing,
                                run `cargo bench`, then time Go's `go tool trace -d=parsed` on them.
+  view-timing FILE [--go]      Time `gotrace view FILE` in headless Chromium: start to first drawn
+                               timeline, peak memory, zoomed-out and zoomed-in window requests;
+                               with --go, `go tool trace FILE` measured the same way in the same
+                               run (stopped past --go-memory-limit GB, default 20, or
+                               --go-time-limit SECONDS, default 1800).
   printable-table              Regenerate the table of printable runes from Go's strconv.IsPrint.
   bless-ir                     Rewrite the committed IR snapshot (after an intended IR change).";
 
@@ -57,6 +67,7 @@ fn main() -> ExitCode {
         "fixtures" => fixtures::run(rest),
         "oracle" => oracle::run(rest),
         "bench" => bench(rest),
+        "view-timing" => viewtiming::run(rest),
         "printable-table" => printable_table(),
         "bless-ir" => bless_ir(),
         "help" | "--help" | "-h" => {

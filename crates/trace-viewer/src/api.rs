@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use trace_analysis::{Intervals, ProfileKind, ProfileRecord, Summary, pprof, profile, summarize};
 use trace_format::ir::{StackHandle, TraceIr};
 
+use crate::series::Points;
 use crate::timeline::{LaneKey, MarkKind, SpanKind, Timeline, View};
 
 /// A trace loaded for viewing: the IR (for stacks) and the timeline index over it.
@@ -467,28 +468,26 @@ fn parse_lane_ids(list: &str, count: usize) -> Result<Vec<usize>, BadRequest> {
 
 /// The points of a counter in a window: all of them when few, else the largest value in each
 /// pixel (so that peaks stay visible) followed by the value at the end of the pixel.
-fn counter_window(points: &[(i64, i64)], start: i64, end: i64, resolution: i64) -> Vec<(i64, i64)> {
+fn counter_window(points: &Points, start: i64, end: i64, resolution: i64) -> Vec<(i64, i64)> {
     // The value holding at the window's start comes from the last point before it.
-    let first = points.partition_point(|p| p.0 <= start).saturating_sub(1);
-    let last = points.partition_point(|p| p.0 < end);
-    let window = &points[first..last.max(first)];
+    let first = points.partition_point_in(0..points.len(), |p| p.0 <= start).saturating_sub(1);
+    let last = points.partition_point_in(first..points.len(), |p| p.0 < end).max(first);
     let pixels = ((end - start) / resolution).max(1) as usize;
-    if window.len() <= 4 * pixels {
-        return window.to_vec();
+    if last - first <= 4 * pixels {
+        return points.iter_from(first).take(last - first).collect();
     }
     let mut out = Vec::with_capacity(2 * pixels);
-    let mut i = 0;
-    while i < window.len() {
-        let bucket_end = window[i].0 + resolution;
-        let j = i + window[i..].partition_point(|p| p.0 < bucket_end);
+    let mut i = first;
+    while i < last {
+        let bucket_start = points.get(i);
+        let j = points.partition_point_in(i..last, |p| p.0 < bucket_start.0 + resolution);
         // A bucket of a dense counter is sampled at a bounded number of points, so that a
         // zoomed-out window costs the same whatever the trace's size.
-        let bucket = &window[i..j];
-        let stride = bucket.len().div_ceil(MAX_SAMPLES_PER_PIXEL).max(1);
-        let peak = bucket.iter().step_by(stride).max_by_key(|p| p.1).copied().unwrap_or(window[i]);
+        let stride = (j - i).div_ceil(MAX_SAMPLES_PER_PIXEL).max(1);
+        let peak = (i..j).step_by(stride).map(|k| points.get(k)).max_by_key(|p| p.1).unwrap_or(bucket_start);
         out.push(peak);
-        if let Some(&last) = window[i..j].last().filter(|l| l.0 != peak.0) {
-            out.push(last);
+        if let Some(bucket_end) = j.checked_sub(1).filter(|&k| k > i).map(|k| points.get(k)).filter(|l| l.0 != peak.0) {
+            out.push(bucket_end);
         }
         i = j.max(i + 1);
     }
@@ -518,11 +517,18 @@ mod tests {
 
     #[test]
     fn dense_counters_keep_their_peaks() {
-        let points: Vec<(i64, i64)> = (0..100_000).map(|i| (i, if i == 5_000 { 999 } else { i % 10 })).collect();
+        let mut points = Points::default();
+        let mut few = Points::default();
+        for i in 0..100_000 {
+            points.push(i, if i == 5_000 { 999 } else { i % 10 });
+            if i < 10 {
+                few.push(i, i % 10);
+            }
+        }
         let out = counter_window(&points, 0, 100_000, 100);
         assert!(out.len() <= 2 * 1000 + 2, "{} points for 1000 pixels", out.len());
         assert!(out.contains(&(5_000, 999)), "the peak is kept");
-        let few = counter_window(&points[..10], 2, 5, 1);
+        let few = counter_window(&few, 2, 5, 1);
         assert_eq!(few, vec![(2, 2), (3, 3), (4, 4)]);
     }
 }

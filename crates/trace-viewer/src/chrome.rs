@@ -78,7 +78,7 @@ pub fn write_chrome_trace<W: Write>(timeline: &Timeline, out: W) -> io::Result<(
         }
     }
     for counter in &timeline.counters {
-        for &(time, value) in &counter.points {
+        for (time, value) in counter.points.iter() {
             emit(
                 &mut out,
                 json!({"ph": "C", "name": counter.name, "pid": PID_GLOBAL, "tid": 0,

@@ -25,6 +25,7 @@
 pub mod api;
 pub mod chrome;
 pub mod pyramid;
+pub mod series;
 pub mod server;
 pub mod timeline;
 

@@ -10,6 +10,7 @@ use trace_format::ir::{StackHandle, TraceIr};
 use trace_format::{Details, EventKind, GoState, RangeKind, RangePhase, Transition};
 
 use crate::pyramid::{Levels, Merged};
+use crate::series::Points;
 
 /// What a span shows; the numbers are what the page's colour table is indexed by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -173,8 +174,8 @@ impl View {
 pub struct Counter {
     /// Its name.
     pub name: &'static str,
-    /// Its values, sorted by time; a value holds until the next.
-    pub points: Vec<(i64, i64)>,
+    /// Its values `(time, value)`, sorted by time; a value holds until the next.
+    pub points: Points,
 }
 
 /// An arrow between goroutines.
@@ -337,11 +338,16 @@ impl<'i> Builder<'i> {
     fn set(&mut self, counter: usize, value: i64, time: i64) {
         self.counts[counter] = value;
         let points = &mut self.counters[counter].points;
-        match points.last_mut() {
+        match points.last() {
             // Several changes at one instant: only the last value is ever visible.
-            Some(last) if last.0 == time => last.1 = value,
+            Some(last) if last.0 == time => {
+                points.pop();
+                if points.last().is_none_or(|before| before.1 != value) {
+                    points.push(time, value);
+                }
+            }
             Some(last) if last.1 == value => {}
-            _ => points.push((time, value)),
+            _ => points.push(time, value),
         }
     }
 
@@ -563,7 +569,7 @@ impl Timeline {
             labels: Labels::default(),
             goroutines: FxHashMap::default(),
             names: FxHashMap::default(),
-            counters: COUNTER_NAMES.iter().map(|&name| Counter { name, points: Vec::new() }).collect(),
+            counters: COUNTER_NAMES.iter().map(|&name| Counter { name, points: Points::default() }).collect(),
             counts: [0; COUNTER_NAMES.len()],
             flows: Vec::new(),
             gc_since: None,
