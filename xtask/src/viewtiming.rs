@@ -73,10 +73,13 @@ pub fn run(args: &[String]) -> Result<()> {
     if options.go {
         let theirs = time_go(&browser, &trace, &options)?;
         theirs.print("go tool trace (Go 1.27)");
-        if let (Some(a), Some(b)) = (ours.first_draw, theirs.first_draw) {
-            println!("first drawn timeline: gotrace/go = {:.3}", a.as_secs_f64() / b.as_secs_f64());
+        match (ours.first_draw, theirs.first_draw) {
+            (Some(a), Some(b)) => {
+                println!("first drawn timeline: gotrace/go = {:.3}", a.as_secs_f64() / b.as_secs_f64());
+                println!("peak memory: gotrace/go = {:.3}", ours.peak_memory as f64 / theirs.peak_memory.max(1) as f64);
+            }
+            _ => println!("go tool trace drew no timeline: no ratio (its figures above are where it was stopped)"),
         }
-        println!("peak memory: gotrace/go = {:.3}", ours.peak_memory as f64 / theirs.peak_memory.max(1) as f64);
     }
     Ok(())
 }
