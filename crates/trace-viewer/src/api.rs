@@ -229,12 +229,14 @@ impl Loaded {
 
     /// The text a span shows: the goroutine on proc and thread lanes, the name of a region
     /// or task, the reason of a goroutine's state.
-    fn span_label(&self, key: LaneKey, count: u32, label: i64) -> String {
+    fn span_label(&self, key: LaneKey, count: u32, label: u32) -> String {
         if count != 1 {
             return String::new();
         }
         match key {
-            LaneKey::Proc(_) | LaneKey::Thread(_) => format!("G{label}"),
+            LaneKey::Proc(_) | LaneKey::Thread(_) => {
+                self.timeline.lane_goroutine(label).map(|g| format!("G{g}")).unwrap_or_default()
+            }
             _ => self.timeline.labels.get(label as usize).cloned().unwrap_or_default(),
         }
     }
@@ -270,24 +272,24 @@ impl Loaded {
         let after = lane.spans.get(index + 1).filter(|o| o.start == span.end);
         let goroutine = match lane.key {
             LaneKey::Goroutine(g) | LaneKey::Regions(g, _) => Some(g),
-            LaneKey::Proc(_) | LaneKey::Thread(_) => Some(span.label),
+            LaneKey::Proc(_) | LaneKey::Thread(_) => t.lane_goroutine(span.label()),
             _ => None,
         };
         let label = match lane.key {
             LaneKey::Proc(_) | LaneKey::Thread(_) => String::new(),
-            _ => t.labels.get(span.label as usize).cloned().unwrap_or_default(),
+            _ => t.labels.get(span.label() as usize).cloned().unwrap_or_default(),
         };
         let name = goroutine.and_then(|g| t.goroutine(g)).map(|g| g.name.clone()).unwrap_or_default();
         Ok(json!({
             "lane": t.lane_name(lane),
-            "what": span.kind.name(),
+            "what": span.kind().name(),
             "goroutine": goroutine,
             "function": name,
             "start": span.start - t.start,
             "end": span.end - t.start,
             "duration": span.end - span.start,
-            "from": before.map(|s| s.kind.name()),
-            "to": after.map(|s| s.kind.name()),
+            "from": before.map(|s| s.kind().name()),
+            "to": after.map(|s| s.kind().name()),
             "reason": label,
             "stack": self.stack_json(span.stack),
         }))
@@ -320,7 +322,7 @@ impl Loaded {
             let mut totals = [0i64; 5];
             let spans = &t.lanes[g.lane as usize].spans;
             for s in spans {
-                if let Some(total) = totals.get_mut(s.kind as usize) {
+                if let Some(total) = totals.get_mut(s.kind() as usize) {
                     *total += s.end - s.start;
                 }
             }

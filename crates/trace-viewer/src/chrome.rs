@@ -56,22 +56,25 @@ pub fn write_chrome_trace<W: Write>(timeline: &Timeline, out: W) -> io::Result<(
         }
         for span in &lane.spans {
             let name = match lane.key {
-                LaneKey::Proc(_) | LaneKey::Thread(_) => match timeline.goroutine(span.label) {
-                    Some(g) if !g.name.is_empty() => format!("G{} {}", span.label, g.name),
-                    _ => format!("G{}", span.label),
-                },
-                LaneKey::Goroutine(_) => span.kind.name().to_owned(),
+                LaneKey::Proc(_) | LaneKey::Thread(_) => {
+                    let id = timeline.lane_goroutine(span.label()).unwrap_or_default();
+                    match timeline.goroutine(id) {
+                        Some(g) if !g.name.is_empty() => format!("G{id} {}", g.name),
+                        _ => format!("G{id}"),
+                    }
+                }
+                LaneKey::Goroutine(_) => span.kind().name().to_owned(),
                 _ => timeline
                     .labels
-                    .get(span.label as usize)
+                    .get(span.label() as usize)
                     .cloned()
                     .filter(|l| !l.is_empty())
-                    .unwrap_or_else(|| span.kind.name().to_owned()),
+                    .unwrap_or_else(|| span.kind().name().to_owned()),
             };
-            let mut event = json!({"ph": "X", "name": name, "cat": span.kind.name(), "pid": pid, "tid": tid,
+            let mut event = json!({"ph": "X", "name": name, "cat": span.kind().name(), "pid": pid, "tid": tid,
                                    "ts": micros(timeline, span.start), "dur": (span.end - span.start) as f64 / 1000.0});
-            if lane.key == LaneKey::Goroutine(tid) && matches!(span.kind, SpanKind::Waiting | SpanKind::Runnable) {
-                let reason = timeline.labels.get(span.label as usize).cloned().unwrap_or_default();
+            if lane.key == LaneKey::Goroutine(tid) && matches!(span.kind(), SpanKind::Waiting | SpanKind::Runnable) {
+                let reason = timeline.labels.get(span.label() as usize).cloned().unwrap_or_default();
                 event["args"] = json!({"reason": reason});
             }
             emit(&mut out, event)?;

@@ -29,12 +29,12 @@ pub struct Merged {
     /// The kind covering most of its time.
     pub kind: SpanKind,
     /// The label of the span when `count` is 1 (see [`Span::label`]).
-    pub label: i64,
+    pub label: u32,
 }
 
 impl Merged {
     fn of(span: &Span) -> Merged {
-        Merged { start: span.start, end: span.end, count: 1, kind: span.kind, label: span.label }
+        Merged { start: span.start, end: span.end, count: 1, kind: span.kind(), label: span.label() }
     }
 }
 
@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     fn span(start: i64, end: i64, kind: SpanKind) -> Span {
-        Span { start, end, label: 7, stack: 0, kind }
+        Span::new(start, end, 7, 0, kind)
     }
 
     /// A lane alternating running and waiting every `step` nanoseconds, `n` spans long.
@@ -182,7 +182,7 @@ mod tests {
         let spans = alternating(1000, 10_000);
         let levels = Levels::build(&spans);
         let answer = levels.query(&spans, 25_000, 55_000, 10);
-        let got: Vec<(i64, i64, SpanKind, i64)> = answer.iter().map(|m| (m.start, m.end, m.kind, m.label)).collect();
+        let got: Vec<(i64, i64, SpanKind, u32)> = answer.iter().map(|m| (m.start, m.end, m.kind, m.label)).collect();
         assert_eq!(
             got,
             vec![

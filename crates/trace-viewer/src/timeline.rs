@@ -77,20 +77,43 @@ impl SpanKind {
     }
 }
 
-/// One span of a lane, in nanoseconds of the trace's clock.
+/// One span of a lane, in nanoseconds of the trace's clock. 24 bytes: spans are most of the
+/// timeline's memory, so the label and the kind share a word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     /// When it starts.
     pub start: i64,
     /// When it ends (at least `start`).
     pub end: i64,
-    /// On proc and thread lanes the goroutine; on goroutine lanes the index of the reason in
-    /// [`Timeline::labels`]; on region and task lanes the index of the name there.
-    pub label: i64,
     /// The stack of the event that began the span (0: none).
     pub stack: u32,
+    label_and_kind: u32,
+}
+
+/// The bits of [`Span`]'s shared word that hold the label; the kind has the rest.
+const LABEL_BITS: u32 = 28;
+const LABEL_MASK: u32 = (1 << LABEL_BITS) - 1;
+
+impl Span {
+    /// A span; see [`label`](Self::label) for what `label` means on each lane.
+    pub fn new(start: i64, end: i64, label: u32, stack: u32, kind: SpanKind) -> Span {
+        // Labels count interned texts or goroutine lanes: 2^28 of either would not fit in
+        // memory, so saturating only guards the kind's bits.
+        let label = label.min(LABEL_MASK);
+        Span { start, end, stack, label_and_kind: (kind as u32) << LABEL_BITS | label }
+    }
+
+    /// On proc and thread lanes, the index in [`Timeline::lanes`] of the goroutine's lane (see
+    /// [`Timeline::lane_goroutine`]); on goroutine lanes the index of the reason in
+    /// [`Timeline::labels`]; on region and task lanes the index of the name there.
+    pub fn label(&self) -> u32 {
+        self.label_and_kind & LABEL_MASK
+    }
+
     /// What the span shows.
-    pub kind: SpanKind,
+    pub fn kind(&self) -> SpanKind {
+        SpanKind::ALL[(self.label_and_kind >> LABEL_BITS) as usize]
+    }
 }
 
 /// A point event drawn as a mark on a lane.
@@ -262,7 +285,7 @@ struct GoroutineState {
     lane: usize,
     kind: Option<SpanKind>,
     since: i64,
-    label: i64,
+    label: u32,
     stack: u32,
     /// The thread and proc it runs on, while running or in a syscall.
     thread: i64,
@@ -387,15 +410,12 @@ impl<'i> Builder<'i> {
             (g.kind, g.waiting_reason, g.lane, g.since, g.label, g.stack, g.thread, g.proc)
         };
         if let Some(kind) = old_kind {
-            self.lanes[lane].spans.push(Span { start: since, end: time, label, stack: old_stack, kind });
+            self.lanes[lane].spans.push(Span::new(since, time, label, old_stack, kind));
             if matches!(kind, SpanKind::Running | SpanKind::Syscall) && old_thread >= 0 {
-                self.push_span(
-                    LaneKey::Thread(old_thread),
-                    Span { start: since, end: time, label: id, stack: 0, kind },
-                );
+                self.push_span(LaneKey::Thread(old_thread), Span::new(since, time, lane as u32, 0, kind));
             }
             if kind == SpanKind::Running && old_proc >= 0 {
-                self.push_span(LaneKey::Proc(old_proc), Span { start: since, end: time, label: id, stack: 0, kind });
+                self.push_span(LaneKey::Proc(old_proc), Span::new(since, time, lane as u32, 0, kind));
             }
         }
         for c in Self::state_counter(old_kind, old_wait) {
@@ -410,7 +430,7 @@ impl<'i> Builder<'i> {
         for c in Self::state_counter(kind, wait) {
             self.count(c, 1, time);
         }
-        let label = i64::from(self.labels.intern(reason));
+        let label = self.labels.intern(reason);
         let g = self.goroutines.get_mut(&id).expect("inserted above");
         g.kind = kind;
         g.waiting_reason = wait;
@@ -476,7 +496,7 @@ impl<'i> Builder<'i> {
                 }
                 (RangeKind::GcMark, RangePhase::End) => {
                     let start = self.gc_since.take().unwrap_or(self.lanes_start());
-                    self.push_span(LaneKey::Gc, Span { start, end: time, label: 0, stack: 0, kind: SpanKind::GcMark });
+                    self.push_span(LaneKey::Gc, Span::new(start, time, 0, 0, SpanKind::GcMark));
                 }
                 (RangeKind::StopTheWorld, RangePhase::Begin | RangePhase::Active) => {
                     let name = self.labels.intern(&range.name());
@@ -484,8 +504,7 @@ impl<'i> Builder<'i> {
                 }
                 (RangeKind::StopTheWorld, RangePhase::End) => {
                     if let Some((start, name)) = self.stw_since.take() {
-                        let span =
-                            Span { start, end: time, label: i64::from(name), stack: 0, kind: SpanKind::StopTheWorld };
+                        let span = Span::new(start, time, name, 0, SpanKind::StopTheWorld);
                         self.push_span(LaneKey::StopTheWorld, span);
                     }
                 }
@@ -497,7 +516,7 @@ impl<'i> Builder<'i> {
                     self.tasks.insert(task.id, (time, name));
                 } else {
                     let (start, name) = self.tasks.remove(&task.id).unwrap_or((self.lanes_start(), name));
-                    let span = Span { start, end: time, label: i64::from(name), stack: 0, kind: SpanKind::Task };
+                    let span = Span::new(start, time, name, 0, SpanKind::Task);
                     self.finished_tasks.push(span);
                 }
             }
@@ -510,7 +529,7 @@ impl<'i> Builder<'i> {
                 } else {
                     let depth = state.regions.len().saturating_sub(1) as u32;
                     let (start, name) = state.regions.pop().unwrap_or((self.lanes_start(), name));
-                    let span = Span { start, end: time, label: i64::from(name), stack: 0, kind: SpanKind::Region };
+                    let span = Span::new(start, time, name, 0, SpanKind::Region);
                     self.push_span(LaneKey::Regions(g, depth), span);
                 }
             }
@@ -659,6 +678,14 @@ impl Timeline {
         &self.views[view as usize]
     }
 
+    /// The goroutine whose lane is `lanes[lane]` (what a proc or thread span's label holds).
+    pub fn lane_goroutine(&self, lane: u32) -> Option<i64> {
+        match self.lanes.get(lane as usize)?.key {
+            LaneKey::Goroutine(id) => Some(id),
+            _ => None,
+        }
+    }
+
     /// The goroutine with `id`.
     pub fn goroutine(&self, id: i64) -> Option<&GoroutineInfo> {
         self.goroutines.binary_search_by_key(&id, |g| g.id).ok().map(|i| &self.goroutines[i])
@@ -724,7 +751,7 @@ impl Timeline {
             let first = spans.partition_point(|s| s.end <= start);
             for span in spans[first..].iter().take_while(|s| s.start < end) {
                 let overlap = span.end.min(end) - span.start.max(start);
-                if let Some(total) = totals.get_mut(span.kind as usize) {
+                if let Some(total) = totals.get_mut(span.kind() as usize) {
                     *total += overlap.max(0);
                 }
             }
@@ -755,26 +782,17 @@ impl Builder<'_> {
             }
             let regions = std::mem::take(&mut self.goroutines.get_mut(&id).expect("listed").regions);
             for (depth, (since, name)) in regions.into_iter().enumerate() {
-                let span = Span { start: since, end, label: i64::from(name), stack: 0, kind: SpanKind::Region };
+                let span = Span::new(since, end, name, 0, SpanKind::Region);
                 self.push_span(LaneKey::Regions(id, depth as u32), span);
             }
         }
         if let Some(since) = self.gc_since.take() {
-            self.push_span(
-                LaneKey::Gc,
-                Span { start: since.max(start), end, label: 0, stack: 0, kind: SpanKind::GcMark },
-            );
+            self.push_span(LaneKey::Gc, Span::new(since.max(start), end, 0, 0, SpanKind::GcMark));
         }
         let mut tasks: Vec<(u64, (i64, u32))> = self.tasks.drain().collect();
         tasks.sort_unstable();
         for (_, (since, name)) in tasks {
-            self.finished_tasks.push(Span {
-                start: since,
-                end,
-                label: i64::from(name),
-                stack: 0,
-                kind: SpanKind::Task,
-            });
+            self.finished_tasks.push(Span::new(since, end, name, 0, SpanKind::Task));
         }
     }
 }

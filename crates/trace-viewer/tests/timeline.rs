@@ -50,6 +50,31 @@ fn lanes_hold_sorted_spans_that_never_overlap() {
 }
 
 #[test]
+fn proc_and_thread_spans_name_the_goroutine_running_there() {
+    assert_eq!(std::mem::size_of::<trace_viewer::timeline::Span>(), 24, "spans are most of the memory");
+    for path in fixtures() {
+        let timeline = load(&path).timeline;
+        let mut checked = 0;
+        for lane in timeline.lanes.iter().filter(|l| matches!(l.key, LaneKey::Proc(_) | LaneKey::Thread(_))) {
+            for span in &lane.spans {
+                let id = timeline.lane_goroutine(span.label());
+                let id = id.unwrap_or_else(|| panic!("{}: {:?} {span:?} names no goroutine", path.display(), lane.key));
+                // The goroutine's own lane has the same span, in the same state.
+                let own = &timeline.lanes[timeline.goroutine(id).expect("a known goroutine").lane as usize];
+                let at = own.spans.partition_point(|s| s.start < span.start);
+                let same = own.spans[at..]
+                    .iter()
+                    .take_while(|s| s.start == span.start)
+                    .any(|s| s.end == span.end && s.kind() == span.kind());
+                assert!(same, "{}: {:?} {span:?} is not on G{id}'s lane", path.display(), lane.key);
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "{}: procs ran goroutines", path.display());
+    }
+}
+
+#[test]
 fn a_whole_trace_window_accounts_for_every_span() {
     for path in fixtures() {
         let timeline = load(&path).timeline;
@@ -74,8 +99,8 @@ fn goroutines_are_named_by_their_start_function() {
     let main = timeline.goroutine(1).expect("G1");
     assert_eq!(main.name, "main.main");
     let lane = &timeline.lanes[main.lane as usize];
-    assert!(lane.spans.iter().any(|s| s.kind == SpanKind::Running));
-    assert!(lane.spans.iter().any(|s| s.kind == SpanKind::Waiting));
+    assert!(lane.spans.iter().any(|s| s.kind() == SpanKind::Running));
+    assert!(lane.spans.iter().any(|s| s.kind() == SpanKind::Waiting));
     let procs =
         timeline.view(View::Proc).iter().filter(|&&i| matches!(timeline.lanes[i as usize].key, LaneKey::Proc(_)));
     assert!(procs.count() >= 1);
@@ -85,7 +110,7 @@ fn goroutines_are_named_by_their_start_function() {
         .lanes
         .iter()
         .filter(|l| matches!(l.key, LaneKey::Tasks(_)))
-        .flat_map(|l| l.spans.iter().map(|s| timeline.labels[s.label as usize].as_str()))
+        .flat_map(|l| l.spans.iter().map(|s| timeline.labels[s.label() as usize].as_str()))
         .collect();
     assert!(tasks.contains(&"allevents"), "{tasks:?}");
 }
@@ -96,7 +121,7 @@ fn details_name_the_goroutine_its_reason_and_stack() {
     let t = &loaded.timeline;
     let main = t.goroutine(1).expect("G1");
     let lane = &t.lanes[main.lane as usize];
-    let waiting = lane.spans.iter().find(|s| s.kind == SpanKind::Waiting && s.stack != 0).expect("main blocks");
+    let waiting = lane.spans.iter().find(|s| s.kind() == SpanKind::Waiting && s.stack != 0).expect("main blocks");
     let mid = (waiting.start + waiting.end) / 2 - t.start;
     let details = loaded.details(&Query::parse(&format!("lane={}&t={mid}", main.lane))).expect("an answer");
     assert_eq!(details["goroutine"], 1);
