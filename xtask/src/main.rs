@@ -8,8 +8,10 @@
 //! - `bench`: run the criterion benchmarks on generated 50 MB traces (new and old format), and
 //!   time Go's `go tool trace -d=parsed` on the same files.
 //! - `view-timing FILE [--go]`: time `gotrace view` (and `go tool trace`) in headless Chromium.
+//! - `check-export FILE...`: import our Chrome trace-event export in Catapult's trace viewer.
 //! - `printable-table`: regenerate the table of runes Go's `strconv.IsPrint` accepts.
 
+mod exportcheck;
 mod fixtures;
 mod go;
 mod gotests;
@@ -53,6 +55,9 @@ tasks:
                                with --go, `go tool trace FILE` measured the same way in the same
                                run (stopped past --go-memory-limit GB, default 20, or
                                --go-time-limit SECONDS, default 1800).
+  check-export FILE...         Export each trace with `gotrace export --chrome` and import it in
+                               Catapult's trace viewer (Go 1.27's copy, in headless Chromium):
+                               processes, threads, slices, counters and flows must all arrive.
   printable-table              Regenerate the table of printable runes from Go's strconv.IsPrint.
   bless-ir                     Rewrite the committed IR snapshot (after an intended IR change).";
 
@@ -68,6 +73,7 @@ fn main() -> ExitCode {
         "oracle" => oracle::run(rest),
         "bench" => bench(rest),
         "view-timing" => viewtiming::run(rest),
+        "check-export" => exportcheck::run(rest),
         "printable-table" => printable_table(),
         "bless-ir" => bless_ir(),
         "help" | "--help" | "-h" => {
