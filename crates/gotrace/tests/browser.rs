@@ -297,12 +297,70 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
         "the goroutines that unblocked G1 are shown: {lanes:?}"
     );
 
-    // The goroutine analysis page.
+    // The goroutine groups, and one group with each goroutine's breakdown linking to its lane.
     browser.go(&format!("{url}#goroutines"));
-    browser.wait_for("document.body.dataset.page === 'goroutines'", "the goroutine page");
-    let text = browser.script("return document.getElementById('goroutine-table').innerText");
+    browser.wait_for("document.body.dataset.page === 'goroutines'", "the goroutine groups page");
+    let text = browser.script("return document.getElementById('groups-table').innerText");
     assert!(text.as_str().unwrap().contains("main.main"), "{text}");
-    browser.screenshot("goroutines.png");
+    browser.screenshot("goroutine-groups.png");
+    browser.script(
+        "for (const a of document.querySelectorAll('#groups-table a')) if (a.textContent === 'main.mutexes.func1') a.click();",
+    );
+    browser.wait_for("document.body.dataset.page === 'goroutine-group'", "a goroutine group's page");
+    let text = browser.script("return document.getElementById('group-table').innerText");
+    let text = text.as_str().unwrap();
+    for column in ["Execution", "Network wait", "Sync block", "Blocking syscall", "Scheduler wait", "GC sweeping"] {
+        assert!(text.contains(column), "column {column}: {text}");
+    }
+    let lane_link = browser.script("return document.querySelector('#group-table td a').getAttribute('href')");
+    let lane_link = lane_link.as_str().unwrap();
+    assert!(lane_link.starts_with("#timeline?view=goroutine&focus="), "{lane_link}");
+    browser.screenshot("goroutine-group.png");
+    browser.script("document.querySelector('#group-table td a').click()");
+    let lanes = browser.wait_for("document.body.dataset.drawnLanes", "the goroutine's lane");
+    assert!(lanes.as_str().unwrap().contains("main.mutexes"), "{lanes}");
+
+    // Tasks by type with histograms; a bucket lists its tasks with their events.
+    browser.go(&format!("{url}#tasks"));
+    browser.wait_for("document.body.dataset.page === 'tasks'", "the task page");
+    let text = browser.script("return document.getElementById('tasks-table').innerText");
+    assert!(text.as_str().unwrap().contains("\"allevents\""), "{text}");
+    browser.script("document.querySelector('#tasks-table tr.bucket').click()");
+    let listed = browser.wait_for("document.body.dataset.instances", "a bucket's tasks");
+    assert!(listed.as_str().unwrap().parse::<usize>().unwrap() >= 1, "{listed}");
+    let hash = browser.script("return location.hash");
+    assert!(hash.as_str().unwrap().contains("bucket="), "the bucket is in the URL: {hash}");
+    let text = browser.script("return document.getElementById('instances-table').innerText");
+    assert!(text.as_str().unwrap().contains("task end"), "the task's events are listed: {text}");
+    browser.screenshot("tasks.png");
+
+    // Regions by type, and the regions of one type.
+    browser.go(&format!("{url}#regions"));
+    browser.wait_for("document.body.dataset.page === 'regions'", "the region page");
+    browser.script(
+        "for (const r of document.querySelectorAll('#regions-table tr')) \
+           if (r.innerText.includes('\"mutex\"')) r.querySelector('tr.bucket').click();",
+    );
+    browser.wait_for("document.body.dataset.instances", "a bucket's regions");
+    let text = browser.script("return document.getElementById('instances-table').innerText");
+    assert!(text.as_str().unwrap().contains("G1"), "the mutex region ran on main: {text}");
+    browser.screenshot("regions.png");
+
+    // The MMU curve; a click on it lists the worst windows of that size.
+    browser.go(&format!("{url}#mmu"));
+    let points = browser.wait_for("document.body.dataset.mmuPoints", "the MMU curve");
+    assert_eq!(points, json!("100"), "Go's 100 window sizes");
+    let size =
+        browser.script("const c = document.getElementById('mmu-canvas'); return [c.clientWidth, c.clientHeight]");
+    let (width, height) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+    browser.click_at("#mmu-canvas", width * 0.6, height / 2.0);
+    let worst = browser.wait_for("document.body.dataset.mmuWorst", "the worst windows");
+    assert!(worst.as_str().unwrap().parse::<usize>().unwrap() >= 1, "{worst}");
+    let link = browser.script("return document.querySelector('#mmu-worst-table a').getAttribute('href')");
+    assert!(link.as_str().unwrap().starts_with("#timeline?view=proc&start="), "{link}");
+    browser.screenshot("mmu.png");
+    browser.script("document.getElementById('mmu-sweep').click()");
+    browser.wait_for("location.hash.includes('sweep') && document.body.dataset.mmuPoints", "the curve with sweeping");
 
     // Each profile as a flame graph.
     for kind in ["sched", "sync", "syscall", "network", "cpu"] {

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use trace_analysis::{Intervals, ProfileKind, ProfileRecord, Summary, pprof, profile, summarize};
 use trace_format::ir::{StackHandle, TraceIr};
 
+use crate::pages::PageCache;
 use crate::timeline::{LaneKey, MarkKind, SpanKind, Timeline, View};
 
 /// A trace loaded for viewing: the IR (for stacks) and the timeline index over it.
@@ -17,15 +18,15 @@ pub struct Loaded {
     pub ir: TraceIr,
     /// The index the timeline is drawn from.
     pub timeline: Timeline,
-    goroutine_table: OnceLock<Value>,
     summary: OnceLock<Summary>,
+    pub(crate) pages: PageCache,
 }
 
 /// Why a request could not be answered.
 #[derive(Debug, PartialEq, Eq)]
 pub struct BadRequest(pub String);
 
-fn bad(message: impl Into<String>) -> BadRequest {
+pub(crate) fn bad(message: impl Into<String>) -> BadRequest {
     BadRequest(message.into())
 }
 
@@ -47,7 +48,7 @@ impl<'q> Query<'q> {
         self.pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
     }
 
-    fn int(&self, name: &str) -> Result<i64, BadRequest> {
+    pub(crate) fn int(&self, name: &str) -> Result<i64, BadRequest> {
         let value = self.get(name).ok_or_else(|| bad(format!("missing parameter {name}")))?;
         value.parse().map_err(|_| bad(format!("parameter {name} is not an integer: {value:?}")))
     }
@@ -56,7 +57,7 @@ impl<'q> Query<'q> {
         if self.get(name).is_some() { self.int(name) } else { Ok(default) }
     }
 
-    fn text(&self, name: &str) -> String {
+    pub(crate) fn text(&self, name: &str) -> String {
         percent_decode(self.get(name).unwrap_or(""))
     }
 }
@@ -100,7 +101,12 @@ impl Loaded {
     /// Builds the timeline of `ir`.
     pub fn new(ir: TraceIr) -> Loaded {
         let timeline = Timeline::build(&ir);
-        Loaded { ir, timeline, goroutine_table: OnceLock::new(), summary: OnceLock::new() }
+        Loaded { ir, timeline, summary: OnceLock::new(), pages: PageCache::default() }
+    }
+
+    /// The goroutines, tasks and regions of `trace-analysis`, summarized on first use.
+    pub(crate) fn summary(&self) -> &Summary {
+        self.summary.get_or_init(|| summarize(&self.ir))
     }
 
     /// `GET /api/info`: the trace's extent, views, counters and kinds.
@@ -306,37 +312,6 @@ impl Loaded {
         Ok(json!({"start": start - t.start, "end": end - t.start, "states": by_state}))
     }
 
-    /// `GET /api/goroutines`: goroutines grouped by start function, with time per state for
-    /// each group and each goroutine.
-    pub fn goroutines(&self) -> Value {
-        self.goroutine_table.get_or_init(|| self.build_goroutine_table()).clone()
-    }
-
-    fn build_goroutine_table(&self) -> Value {
-        let t = &self.timeline;
-        let mut groups: BTreeMap<&str, (Vec<Value>, [i64; 5])> = BTreeMap::new();
-        for g in &t.goroutines {
-            let mut totals = [0i64; 5];
-            let spans = &t.lanes[g.lane as usize].spans;
-            for s in spans {
-                if let Some(total) = totals.get_mut(s.kind as usize) {
-                    *total += s.end - s.start;
-                }
-            }
-            let (first, last) = (spans.first().map_or(0, |s| s.start), spans.last().map_or(0, |s| s.end));
-            let group = groups.entry(g.name.as_str()).or_insert_with(|| (Vec::new(), [0; 5]));
-            for (sum, v) in group.1.iter_mut().zip(totals) {
-                *sum += v;
-            }
-            group.0.push(json!({"id": g.id, "start": first - t.start, "end": last - t.start, "states": totals}));
-        }
-        let groups: Vec<Value> = groups
-            .into_iter()
-            .map(|(name, (goroutines, totals))| json!({"name": name, "count": goroutines.len(), "states": totals, "goroutines": goroutines}))
-            .collect();
-        json!({"states": SpanKind::ALL[..5].iter().map(|k| k.name()).collect::<Vec<_>>(), "groups": groups})
-    }
-
     /// `GET /api/profile?kind=sched|sync|network|syscall|cpu`: a flame graph, as a tree of
     /// frames (outermost first) with the time, or the samples, spent below each. The four
     /// blocking and scheduling profiles are `trace-analysis`'s, the samples of
@@ -372,8 +347,7 @@ impl Loaded {
     }
 
     fn analysis_profile(&self, kind: ProfileKind) -> Vec<ProfileRecord> {
-        let summary = self.summary.get_or_init(|| summarize(&self.ir));
-        profile(&self.ir, kind, &Intervals::goroutines(summary, None))
+        profile(&self.ir, kind, &Intervals::goroutines(self.summary(), None))
     }
 
     /// The stacks of one profile (innermost frame first, each as function and `file:line`)
