@@ -619,7 +619,7 @@ function goroutineGroupPage(params) {
       el("h2", {}, "Goroutines of " + r.label),
       el("table", { class: "facts" },
         el("tr", {}, el("td", {}, "Start location"), el("td", {}, el("code", {}, r.label))),
-        el("tr", {}, el("td", {}, "Count"), el("td", {}, String(r.count) + (r.goroutines.length < r.count ? " (the " + r.goroutines.length + " first shown)" : ""))),
+        el("tr", {}, el("td", {}, "Count"), el("td", {}, String(r.count) + (r.goroutines.length < r.count ? " (the first " + r.goroutines.length + " shown)" : ""))),
         el("tr", {}, el("td", {}, "Execution time"), el("td", {}, r.exec_share.toFixed(2) + "% of all goroutines' execution time"))),
       el("p", { class: "note" }, "Click a goroutine for its lane in the timeline, a column to sort by it. The GC columns overlap execution."),
       breakdownLegend(r.columns), table);
@@ -665,6 +665,14 @@ function splitPage(title, note) {
   return [left, right];
 }
 
+// Shows the table of task or region types, the chosen type in view.
+function showTypes(pane, table, page) {
+  pane.append(table);
+  const chosen = table.querySelector("tr.selected-type");
+  if (chosen) chosen.scrollIntoView({ block: "nearest" });
+  document.body.dataset.page = page;
+}
+
 function tasksPage(params) {
   const [left, right] = splitPage("Tasks by type",
     "How many tasks of each type, with the distribution of the durations of those the trace shows from beginning to end.");
@@ -681,8 +689,7 @@ function tasksPage(params) {
         el("td", { class: "left" }, t.histogram.length ? histogramView(t.histogram, (b) => pageLink("tasks", { type: t.name, bucket: b }), isSelected ? selectedBucket : null)
           : el("span", { class: "note" }, "no complete task"))));
     }
-    left.append(table);
-    document.body.dataset.page = "tasks";
+    showTypes(left, table, "tasks");
   }).catch(failed(left));
   if (selectedType === undefined) return;
   api("/api/tasks", { type: selectedType, bucket: selectedBucket === null ? "" : selectedBucket }).then((r) => {
@@ -704,7 +711,7 @@ function tasksPage(params) {
         el("td", { class: "left" }, events)));
     }
     right.replaceChildren(el("h3", {}, "Tasks of type " + JSON.stringify(r.name) + bucketNote(r.bucket)),
-      el("p", { class: "note" }, r.count + " task" + (r.count === 1 ? "" : "s") + (r.tasks.length < r.count ? ", the " + r.tasks.length + " first shown" : "") +
+      el("p", { class: "note" }, r.count + " task" + (r.count === 1 ? "" : "s") + (r.tasks.length < r.count ? ", the first " + r.tasks.length + " shown" : "") +
         "; a task's ID opens it in the timeline."), table);
     document.body.dataset.instances = String(r.tasks.length);
   }).catch(failed(right));
@@ -726,8 +733,7 @@ function regionsPage(params) {
         el("td", {}, el("a", { href: pageLink("regions", { type: t.name, pc: t.pc }) }, String(t.count))),
         el("td", { class: "left" }, histogramView(t.histogram, (b) => pageLink("regions", { type: t.name, pc: t.pc, bucket: b }), isSelected ? selectedBucket : null))));
     }
-    left.append(table);
-    document.body.dataset.page = "regions";
+    showTypes(left, table, "regions");
   }).catch(failed(left));
   if (selectedType === undefined) return;
   api("/api/regions", { type: selectedType, pc: selectedPc, bucket: selectedBucket === null ? "" : selectedBucket }).then((r) => {
@@ -748,7 +754,7 @@ function regionsPage(params) {
     }
     right.replaceChildren(el("h3", {}, "Regions " + JSON.stringify(r.name) + (r.func ? " begun in " + r.func : "") + bucketNote(r.bucket)),
       el("p", { class: "note" }, r.count + " region" + (r.count === 1 ? "" : "s") + ", longest first" +
-        (r.regions.length < r.count ? ", the " + r.regions.length + " first shown" : "") + "; a goroutine opens the region in the timeline."),
+        (r.regions.length < r.count ? ", the first " + r.regions.length + " shown" : "") + "; a goroutine opens the region in the timeline."),
       breakdownLegend(r.columns), table);
     document.body.dataset.instances = String(r.regions.length);
   }).catch(failed(right));

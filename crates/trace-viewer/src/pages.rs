@@ -405,14 +405,16 @@ impl Loaded {
         }))
     }
 
-    /// The utilization functions of `flags`, computed once however many requests ask at once.
-    fn mmu_entry(&self, flags: UtilFlags) -> Arc<OnceLock<MmuEntry>> {
+    /// Answers from the utilization functions of `flags`, computed once however many requests
+    /// ask at once; the lock is held only to find their place, so other flag sets do not wait.
+    fn with_mmu<R>(&self, flags: UtilFlags, answer: impl FnOnce(&MmuEntry) -> R) -> R {
         let cell = {
             let mut entries = self.pages.mmu.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(entries.entry(flags.names()).or_default())
         };
-        cell.get_or_init(|| MmuEntry { utilization: mutator_utilization(&self.ir, flags), plot: OnceLock::new() });
-        cell
+        answer(
+            cell.get_or_init(|| MmuEntry { utilization: mutator_utilization(&self.ir, flags), plot: OnceLock::new() }),
+        )
     }
 
     /// `GET /api/mmu?flags=stw|background|assist|sweep|perProc`: the minimum mutator
@@ -421,19 +423,19 @@ impl Loaded {
     /// traces) to the trace's span.
     pub fn mmu(&self, query: &Query) -> Result<Value, BadRequest> {
         let flags = util_flags(query)?;
-        let cell = self.mmu_entry(flags);
-        let entry = cell.get().expect("filled by mmu_entry");
-        let plot = entry.plot.get_or_init(|| {
-            let curve = MmuCurve::new(&entry.utilization);
-            if entry.utilization.iter().all(Vec::is_empty) {
-                return json!({"flags": flags.names(), "span": 0, "points": [],
-                              "note": "the trace does not record GOMAXPROCS (Go 1.21 and older traces): no MMU"});
-            }
-            let (x_min, x_max, points) = curve.plot();
-            let points: Vec<Value> = points.into_iter().map(|(window, mmu)| json!([window, mmu])).collect();
-            json!({"flags": flags.names(), "span": curve.span(), "x_min": x_min, "x_max": x_max, "points": points})
-        });
-        Ok(plot.clone())
+        Ok(self.with_mmu(flags, |entry| entry.plot.get_or_init(|| Self::mmu_plot(entry, flags)).clone()))
+    }
+
+    /// The curve of one flag set as the page draws it.
+    fn mmu_plot(entry: &MmuEntry, flags: UtilFlags) -> Value {
+        if entry.utilization.iter().all(Vec::is_empty) {
+            return json!({"flags": flags.names(), "span": 0, "points": [],
+                          "note": "the trace does not record GOMAXPROCS (Go 1.21 and older traces): no MMU"});
+        }
+        let curve = MmuCurve::new(&entry.utilization);
+        let (x_min, x_max, points) = curve.plot();
+        let points: Vec<Value> = points.into_iter().map(|(window, mmu)| json!([window, mmu])).collect();
+        json!({"flags": flags.names(), "span": curve.span(), "x_min": x_min, "x_max": x_max, "points": points})
     }
 
     /// `GET /api/mmu-worst?flags=...&window=NS`: the windows of that size (at most the trace's
@@ -444,12 +446,12 @@ impl Loaded {
         if window <= 0 {
             return Err(bad("the window must be at least 1 ns"));
         }
-        let cell = self.mmu_entry(flags);
-        let entry = cell.get().expect("filled by mmu_entry");
-        let curve = MmuCurve::new(&entry.utilization);
-        let window = window.min(curve.span()).max(1);
-        let windows: Vec<Value> = curve
-            .worst_windows(window, WORST_WINDOWS)
+        let (window, worst) = self.with_mmu(flags, |entry| {
+            let curve = MmuCurve::new(&entry.utilization);
+            let window = window.min(curve.span()).max(1);
+            (window, curve.worst_windows(window, WORST_WINDOWS))
+        });
+        let windows: Vec<Value> = worst
             .iter()
             .map(|w| {
                 let start = self.since_start(w.time);

@@ -7,30 +7,11 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use trace_analysis::{MmuCurve, TimeHistogram, UtilFlags, group_goroutines, mutator_utilization, region_types};
-use trace_format::ir::TraceIr;
-use trace_viewer::Loaded;
 use trace_viewer::api::Query;
 
-fn fixtures() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/traces");
-    let mut paths = Vec::new();
-    for version in ["1.22.10", "1.23.9", "1.24.11", "1.25.5", "1.26.6", "1.27.3"] {
-        for entry in std::fs::read_dir(root.join(version)).expect("fixture directory") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "trace") {
-                paths.push(path);
-            }
-        }
-    }
-    paths.sort();
-    assert!(paths.len() >= 30, "fixtures found: {}", paths.len());
-    paths
-}
+use common::{fixtures, load};
 
-fn load(path: &PathBuf) -> Loaded {
-    let bytes = std::fs::read(path).expect("fixture is readable");
-    Loaded::new(TraceIr::from_trace(&bytes).expect("fixture has a header"))
-}
+mod common;
 
 /// `name=value` pairs as a query string, values percent-encoded as the page's
 /// `URLSearchParams` encodes them.
@@ -272,5 +253,23 @@ fn parse_flags(names: &str) -> UtilFlags {
         assist: has("assist"),
         sweep: has("sweep"),
         per_proc: has("perProc"),
+    }
+}
+
+#[test]
+fn old_format_traces_have_the_pages_too() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/traces");
+    for version in ["1.19", "1.21.13"] {
+        let loaded = load(&root.join(version).join("allevents.trace"));
+        let groups = loaded.goroutine_groups();
+        assert!(!array(&groups["groups"]).is_empty(), "{version}");
+        assert!(!array(&loaded.tasks(&Query::parse("")).unwrap()["types"]).is_empty(), "{version}: tasks");
+        assert!(!array(&loaded.regions(&Query::parse("")).unwrap()["types"]).is_empty(), "{version}: regions");
+        let plot = loaded.mmu(&Query::parse("")).unwrap();
+        let points = array(&plot["points"]);
+        assert!(points.iter().all(|p| (0.0..=1.0).contains(&p[1].as_f64().unwrap())), "{version}: {plot}");
+        assert!(!points.is_empty() || plot["note"].is_string(), "{version}: {plot}");
+        let worst = loaded.mmu_worst(&Query::parse("window=1000000")).unwrap();
+        assert_eq!(array(&worst["windows"]).is_empty(), points.is_empty(), "{version}: {worst}");
     }
 }
