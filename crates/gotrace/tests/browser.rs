@@ -316,6 +316,14 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
     let lane_link = lane_link.as_str().unwrap();
     assert!(lane_link.starts_with("#timeline?view=goroutine&focus="), "{lane_link}");
     browser.screenshot("goroutine-group.png");
+    let profile =
+        browser.script("return document.querySelector('.profiles a[href*=\"kind=sched\"]').getAttribute('href')");
+    browser.go(&format!("{url}{}", profile.as_str().unwrap()));
+    browser.wait_for("document.body.dataset.page === 'flame' && document.body.dataset.frames", "the group's profile");
+    let title = browser.script("return document.querySelector('.toolbar b').textContent");
+    assert!(title.as_str().unwrap().contains("main.mutexes.func1"), "the profile is the group's: {title}");
+    browser.go(&format!("{url}#goroutines?group=main.mutexes.func1"));
+    browser.wait_for("document.body.dataset.page === 'goroutine-group'", "the group's page again");
     browser.script("document.querySelector('#group-table td a').click()");
     let lanes = browser.wait_for("document.body.dataset.drawnLanes", "the goroutine's lane");
     assert!(lanes.as_str().unwrap().contains("main.mutexes"), "{lanes}");

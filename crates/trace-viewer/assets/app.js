@@ -574,6 +574,13 @@ function breakdownLegend(columns) {
     ...columns.filter((c) => !c.overlaps).map((c, i) => el("span", { style: "--c:" + BREAKDOWN_COLORS[i] }, c.name)));
 }
 
+// Links to the four profiles of a goroutine group or region type.
+function profileLinks(scope) {
+  const kinds = [["network", "Network wait"], ["sync", "Sync block"], ["syscall", "Syscalls"], ["sched", "Scheduler wait"]];
+  return el("p", { class: "profiles" }, "Profiles: ",
+    ...kinds.flatMap(([kind, label], i) => [i ? " · " : null, el("a", { href: pageLink("flame", { kind, ...scope }) }, label)]));
+}
+
 function goroutinesPage(params) {
   if (params.group !== undefined || params.id !== undefined) return goroutineGroupPage(params);
   const box = analysisBox("Goroutines by start function",
@@ -621,6 +628,7 @@ function goroutineGroupPage(params) {
         el("tr", {}, el("td", {}, "Start location"), el("td", {}, el("code", {}, r.label))),
         el("tr", {}, el("td", {}, "Count"), el("td", {}, String(r.count) + (r.goroutines.length < r.count ? " (the first " + r.goroutines.length + " shown)" : ""))),
         el("tr", {}, el("td", {}, "Execution time"), el("td", {}, r.exec_share.toFixed(2) + "% of all goroutines' execution time"))),
+      profileLinks({ group: r.name }),
       el("p", { class: "note" }, "Click a goroutine for its lane in the timeline, a column to sort by it. The GC columns overlap execution."),
       breakdownLegend(r.columns), table);
     if (wanted !== null) {
@@ -755,6 +763,7 @@ function regionsPage(params) {
     right.replaceChildren(el("h3", {}, "Regions " + JSON.stringify(r.name) + (r.func ? " begun in " + r.func : "") + bucketNote(r.bucket)),
       el("p", { class: "note" }, r.count + " region" + (r.count === 1 ? "" : "s") + ", longest first" +
         (r.regions.length < r.count ? ", the first " + r.regions.length + " shown" : "") + "; a goroutine opens the region in the timeline."),
+      profileLinks({ region: r.name, pc: r.pc }),
       breakdownLegend(r.columns), table);
     document.body.dataset.instances = String(r.regions.length);
   }).catch(failed(right));
@@ -902,16 +911,22 @@ function showWorstWindows(box, flags, window_) {
 
 function flamePage(params) {
   const kind = params.kind || "sched";
+  // A profile of one goroutine group or region type, as Go's group and region pages offer.
+  const scope = params.group !== undefined ? { group: params.group }
+    : params.region !== undefined ? { region: params.region, pc: params.pc || "0" } : {};
+  const scopeNote = scope.group !== undefined ? " of the goroutines of " + (scope.group || "(unnamed)")
+    : scope.region !== undefined ? " in regions " + JSON.stringify(scope.region) : "";
+  const query = new URLSearchParams({ kind, ...scope, token: TOKEN }).toString();
   const page = document.getElementById("page");
   const canvas = el("canvas", { id: "flame-canvas" });
   const tooltip = el("div", { id: "tooltip" });
   const download = el("span", {},
-    kind === "cpu" ? null : el("a", { id: "pprof-link", href: "/api/pprof?kind=" + kind + "&token=" + TOKEN, download: "profile-" + kind + ".pb.gz" }, "download pprof"),
+    kind === "cpu" ? null : el("a", { id: "pprof-link", href: "/api/pprof?" + query, download: "profile-" + kind + ".pb.gz" }, "download pprof"),
     kind === "cpu" ? null : " · ",
-    el("a", { href: "/api/profile.txt?kind=" + kind + "&token=" + TOKEN, download: "profile-" + kind + ".folded.txt" }, "folded stacks"));
-  page.replaceChildren(el("div", { class: "toolbar" }, el("b", {}, "Profile: " + kind), download,
+    el("a", { href: "/api/profile.txt?" + query, download: "profile-" + kind + ".folded.txt" }, "folded stacks"));
+  page.replaceChildren(el("div", { class: "toolbar" }, el("b", {}, "Profile: " + kind + scopeNote), download,
     el("span", {}, "click a frame to zoom in, click the root to zoom out")), el("div", { class: "flame-box" }, canvas), tooltip);
-  api("/api/profile", { kind }).then((r) => {
+  api("/api/profile", { kind, ...scope }).then((r) => {
     let focus = r.root;
     const ROW = 18;
     const depthOf = (n) => 1 + Math.max(0, ...n.children.map(depthOf));

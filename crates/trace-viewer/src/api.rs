@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
-use trace_analysis::{Intervals, ProfileKind, ProfileRecord, Summary, pprof, profile, summarize};
+use trace_analysis::{ProfileKind, ProfileRecord, Summary, pprof, profile, summarize};
 use trace_format::ir::{StackHandle, TraceIr};
 
 use crate::pages::PageCache;
@@ -312,13 +312,15 @@ impl Loaded {
         Ok(json!({"start": start - t.start, "end": end - t.start, "states": by_state}))
     }
 
-    /// `GET /api/profile?kind=sched|sync|network|syscall|cpu`: a flame graph, as a tree of
-    /// frames (outermost first) with the time, or the samples, spent below each. The four
-    /// blocking and scheduling profiles are `trace-analysis`'s, the samples of
-    /// `go tool trace -pprof`; `cpu` counts the trace's CPU samples.
+    /// `GET /api/profile?kind=sched|sync|network|syscall|cpu[&group=NAME|&region=NAME&pc=HEX]`:
+    /// a flame graph, as a tree of frames (outermost first) with the time, or the samples,
+    /// spent below each. The four blocking and scheduling profiles are `trace-analysis`'s, the
+    /// samples of `go tool trace -pprof`, over all goroutines, those of a group, or the
+    /// outermost regions of a type (as Go's group and region pages offer them); `cpu` counts
+    /// the trace's CPU samples.
     pub fn profile(&self, query: &Query) -> Result<Value, BadRequest> {
         let kind = query.get("kind").unwrap_or("sched");
-        let stacks = self.profile_stacks(kind)?;
+        let stacks = self.profile_stacks(kind, query)?;
         let unit = if kind == "cpu" { "samples" } else { "ns" };
         Ok(json!({"kind": kind, "unit": unit, "pprof": kind != "cpu", "root": flame_tree(&stacks)}))
     }
@@ -327,13 +329,13 @@ impl Loaded {
     /// what `go tool pprof` reads.
     pub fn pprof(&self, query: &Query) -> Result<Vec<u8>, BadRequest> {
         let kind = analysis_kind(query.get("kind").unwrap_or("sched"))?;
-        Ok(pprof::encode(&self.analysis_profile(kind)))
+        Ok(pprof::encode(&self.analysis_profile(kind, query)?))
     }
 
     /// `GET /api/profile.txt?kind=...`: the same profile as folded stacks (`f1;f2;f3 value`),
     /// the text form flame graph tools read.
     pub fn profile_folded(&self, query: &Query) -> Result<String, BadRequest> {
-        let stacks = self.profile_stacks(query.get("kind").unwrap_or("sched"))?;
+        let stacks = self.profile_stacks(query.get("kind").unwrap_or("sched"), query)?;
         let mut lines: Vec<String> = stacks
             .iter()
             .map(|(frames, value)| {
@@ -346,15 +348,15 @@ impl Loaded {
         Ok(lines.join("\n") + "\n")
     }
 
-    fn analysis_profile(&self, kind: ProfileKind) -> Vec<ProfileRecord> {
-        profile(&self.ir, kind, &Intervals::goroutines(self.summary(), None))
+    fn analysis_profile(&self, kind: ProfileKind, query: &Query) -> Result<Vec<ProfileRecord>, BadRequest> {
+        Ok(profile(&self.ir, kind, &self.profile_scope(query)?))
     }
 
     /// The stacks of one profile (innermost frame first, each as function and `file:line`)
     /// with their time or sample count.
-    fn profile_stacks(&self, kind: &str) -> Result<Vec<WeightedStack>, BadRequest> {
+    fn profile_stacks(&self, kind: &str, query: &Query) -> Result<Vec<WeightedStack>, BadRequest> {
         if kind != "cpu" {
-            let records = self.analysis_profile(analysis_kind(kind)?);
+            let records = self.analysis_profile(analysis_kind(kind)?, query)?;
             return Ok(records
                 .into_iter()
                 .map(|r| {
@@ -362,6 +364,9 @@ impl Loaded {
                     (frames, r.time)
                 })
                 .collect());
+        }
+        if query.get("group").is_some() || query.get("region").is_some() {
+            return Err(bad("CPU samples are shown for the whole trace only"));
         }
         let mut samples: BTreeMap<u32, i64> = BTreeMap::new();
         for lane in &self.timeline.lanes {

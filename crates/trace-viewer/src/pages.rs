@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use serde_json::{Value, json};
 use trace_analysis::golden::UNNAMED_GROUP;
 use trace_analysis::{
-    ExecStats, GoroutineGroup, GoroutineSummary, MmuCurve, NO_TASK, Nanos, RegionType, TaskSummary, TaskType,
-    TimeHistogram, UtilChange, UtilFlags, group_goroutines, mutator_utilization, region_types, task_events, task_types,
+    ExecStats, GoroutineGroup, GoroutineSummary, Intervals, MmuCurve, NO_TASK, Nanos, RegionType, TaskSummary,
+    TaskType, TimeHistogram, UtilChange, UtilFlags, group_goroutines, mutator_utilization, region_start_frame,
+    region_types, task_events, task_types,
 };
 
 use crate::api::{BadRequest, Loaded, Query, bad};
@@ -147,6 +148,29 @@ fn util_flags(query: &Query) -> Result<UtilFlags, BadRequest> {
 }
 
 impl Loaded {
+    /// The time a profile covers: every goroutine's lifetime, those of a group
+    /// (`group=NAME`), or the outermost regions of a type (`region=NAME&pc=HEX`), as the
+    /// profiles of Go's group and region pages.
+    pub(crate) fn profile_scope(&self, query: &Query) -> Result<Intervals, BadRequest> {
+        let summary = self.summary();
+        if query.get("group").is_some() {
+            let name = query.text("group");
+            if !self.groups().iter().any(|g| g.name == name) {
+                return Err(bad(format!("no goroutine group starts in {name:?}")));
+            }
+            return Ok(Intervals::goroutines(summary, Some(&name)));
+        }
+        if query.get("region").is_some() {
+            let region_type = self.region_type(&query.text("region"), query.get("pc"))?;
+            let pc = region_type.frame.as_ref().map(|f| f.pc);
+            let name = region_type.name.clone();
+            return Ok(Intervals::regions(summary, |r| {
+                r.name == name && region_start_frame(&self.ir, r).map(|f| f.pc) == pc
+            }));
+        }
+        Ok(Intervals::goroutines(summary, None))
+    }
+
     fn groups(&self) -> &[GoroutineGroup] {
         self.pages.groups.get_or_init(|| group_goroutines(self.summary()))
     }
@@ -333,6 +357,17 @@ impl Loaded {
         self.pages.region_types.get_or_init(|| region_types(&self.ir, self.summary()))
     }
 
+    /// The region type named `name` that begins at `pc` (hexadecimal; 0 or none for regions
+    /// whose beginning has no stack).
+    fn region_type(&self, name: &str, pc: Option<&str>) -> Result<&RegionType, BadRequest> {
+        let pc =
+            u64::from_str_radix(pc.unwrap_or("0"), 16).map_err(|_| bad(format!("pc is not hexadecimal: {pc:?}")))?;
+        self.region_types()
+            .iter()
+            .find(|t| *t.name == *name && t.frame.as_ref().map_or(0, |f| f.pc) == pc)
+            .ok_or_else(|| bad(format!("the trace has no region of type {name:?} at pc {pc:x}")))
+    }
+
     /// `GET /api/regions`: the region types (a name and the place regions of it begin), each
     /// with its count and the histogram of its durations; with `type=NAME&pc=HEX[&bucket=N]`,
     /// that type's regions (of one bucket), longest first, with their goroutine's breakdown
@@ -362,13 +397,8 @@ impl Loaded {
                 .collect();
             return Ok(json!({ "types": types }));
         }
-        let name = query.text("type");
-        let wanted_pc = u64::from_str_radix(query.get("pc").unwrap_or("0"), 16)
-            .map_err(|_| bad(format!("pc is not hexadecimal: {:?}", query.get("pc"))))?;
-        let region_type = types
-            .iter()
-            .find(|t| *t.name == *name && pc(t) == wanted_pc)
-            .ok_or_else(|| bad(format!("the trace has no region of type {name:?} at pc {wanted_pc:x}")))?;
+        let region_type = self.region_type(&query.text("type"), query.get("pc"))?;
+        let wanted_pc = pc(region_type);
         let bucket = bucket_of(query)?;
         let mut selected: Vec<(i64, usize)> = region_type
             .regions

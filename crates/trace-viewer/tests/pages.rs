@@ -273,3 +273,41 @@ fn old_format_traces_have_the_pages_too() {
         assert_eq!(array(&worst["windows"]).is_empty(), points.is_empty(), "{version}: {worst}");
     }
 }
+
+#[test]
+fn profiles_of_a_group_or_region_type_are_those_of_trace_analysis() {
+    use trace_analysis::{Intervals, ProfileKind, profile, region_start_frame};
+    let loaded = load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/traces/1.27.3/allevents.trace"));
+    let summary = trace_analysis::summarize(&loaded.ir);
+    let total = |intervals: &Intervals, kind: ProfileKind| -> i64 {
+        profile(&loaded.ir, kind, intervals).iter().map(|r| r.time).sum()
+    };
+    let mut nonzero = 0;
+    for group in group_goroutines(&summary) {
+        let intervals = Intervals::goroutines(&summary, Some(&group.name));
+        for (page, kind) in [("sync", ProfileKind::Sync), ("sched", ProfileKind::Sched)] {
+            let flame = loaded.profile(&Query::parse(&query(&[("kind", page), ("group", &group.name)]))).unwrap();
+            let value = int(&flame["root"]["value"]);
+            assert_eq!(value, total(&intervals, kind), "{page} of {}", group.name);
+            nonzero += usize::from(value > 0);
+        }
+    }
+    for t in region_types(&loaded.ir, &summary) {
+        let pc = t.frame.as_ref().map_or(0, |f| f.pc);
+        let intervals = Intervals::regions(&summary, |r| {
+            r.name == t.name && region_start_frame(&loaded.ir, r).map_or(0, |f| f.pc) == pc
+        });
+        let q = query(&[("kind", "sync"), ("region", &t.name), ("pc", &format!("{pc:x}"))]);
+        let flame = loaded.profile(&Query::parse(&q)).unwrap();
+        assert_eq!(int(&flame["root"]["value"]), total(&intervals, ProfileKind::Sync), "region {:?}", t.name);
+        let pprof = loaded.pprof(&Query::parse(&q)).unwrap();
+        assert_eq!(trace_analysis::pprof::decode(&pprof).unwrap(), profile(&loaded.ir, ProfileKind::Sync, &intervals));
+    }
+    assert!(nonzero > 5, "groups have blocking and scheduling time: {nonzero}");
+    let whole = int(&loaded.profile(&Query::parse("kind=sync")).unwrap()["root"]["value"]);
+    let main = int(&loaded.profile(&Query::parse("kind=sync&group=main.main")).unwrap()["root"]["value"]);
+    assert!(0 < main && main < whole, "a group's profile is part of the whole: {main} of {whole}");
+    assert!(loaded.profile(&Query::parse("kind=sync&group=no.such")).is_err());
+    assert!(loaded.profile(&Query::parse("kind=sync&region=no-such")).is_err());
+    assert!(loaded.profile(&Query::parse("kind=cpu&group=main.main")).is_err());
+}
