@@ -341,6 +341,9 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
     let text = browser.script("return document.getElementById('instances-table').innerText");
     assert!(text.as_str().unwrap().contains("task end"), "the task's events are listed: {text}");
     browser.screenshot("tasks.png");
+    browser.script("document.querySelector('#instances-table tr.instance a').click()");
+    let lanes = browser.wait_for("document.body.dataset.drawnLanes", "the task's goroutine in the timeline");
+    assert!(lanes.as_str().unwrap().contains("G1 main.main"), "{lanes}");
 
     // Regions by type, and the regions of one type.
     browser.go(&format!("{url}#regions"));
@@ -367,6 +370,11 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
     let link = browser.script("return document.querySelector('#mmu-worst-table a').getAttribute('href')");
     assert!(link.as_str().unwrap().starts_with("#timeline?view=proc&start="), "{link}");
     browser.screenshot("mmu.png");
+    browser.script("document.querySelector('#mmu-worst-table a').click()");
+    let lanes = browser.wait_for("document.body.dataset.drawnLanes", "the worst window in the timeline");
+    assert!(lanes.as_str().unwrap().contains("Proc 0"), "{lanes}");
+    browser.go(&format!("{url}#mmu"));
+    browser.wait_for("document.body.dataset.mmuPoints", "the MMU curve again");
     browser.script("document.getElementById('mmu-sweep').click()");
     browser.wait_for("location.hash.includes('sweep') && document.body.dataset.mmuPoints", "the curve with sweeping");
 
