@@ -7,14 +7,15 @@
 //! Without chromedriver and Chromium the browser test is skipped with a loud message, unless
 //! `GOTRACE_REQUIRE_BROWSER=1` (set by `.ci/run`) makes their absence a failure.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "support/webdriver.rs"]
+mod webdriver;
 
-use base64::Engine;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
 use serde_json::{Value, json};
+use webdriver::{Guard, WebDriver};
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/traces/1.27.3/allevents.trace")
@@ -27,16 +28,6 @@ fn screenshots_dir() -> PathBuf {
     let dir = target.join("screenshots");
     std::fs::create_dir_all(&dir).expect("the screenshot directory can be made");
     dir
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `gotrace view --no-open` on `trace`, with the URL it printed.
@@ -118,135 +109,27 @@ fn concurrent_window_requests_get_the_same_answers() {
     assert!(answers.iter().all(|a| *a == expected), "every concurrent answer equals the sequential one");
 }
 
-/// A minimal WebDriver client: the handful of commands the test needs.
-struct WebDriver {
-    base: String,
-    session: String,
-}
-
-impl WebDriver {
-    fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let request = ureq::request(method, &url).timeout(Duration::from_secs(60));
-        let response = match body {
-            Some(body) => request.send_json(body),
-            None => request.call(),
-        };
-        match response {
-            Ok(r) => r.into_json::<Value>().expect("WebDriver answers JSON")["value"].take(),
-            Err(ureq::Error::Status(code, r)) => {
-                panic!("WebDriver {method} {path}: {code} {}", r.into_string().unwrap_or_default())
-            }
-            Err(e) => panic!("WebDriver {method} {path}: {e}"),
-        }
-    }
-
-    fn script(&self, script: &str) -> Value {
-        self.command("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
-    }
-
-    fn go(&self, url: &str) {
-        self.command("POST", "/url", Some(json!({ "url": url })));
-    }
-
-    /// Evaluates `expression` until it is truthy, and returns its value.
-    fn wait_for(&self, expression: &str, what: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let value = self.script(&format!("return {expression};"));
-            if !(value.is_null() || value == json!(false) || value == json!("")) {
-                return value;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what} ({expression})");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn screenshot(&self, name: &str) -> PathBuf {
-        let encoded = self.command("GET", "/screenshot", None);
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(encoded.as_str().expect("base64 text"))
-            .expect("valid base64");
-        assert!(png.starts_with(b"\x89PNG"), "a PNG");
-        let path = screenshots_dir().join(name);
-        std::fs::write(&path, png).expect("the screenshot is written");
-        eprintln!("screenshot: {}", path.display());
-        path
-    }
-
-    fn click_at(&self, element_css: &str, x: f64, y: f64) {
-        let element = self.command("POST", "/element", Some(json!({"using": "css selector", "value": element_css})));
-        let id =
-            element.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).expect("an element").to_owned();
-        let rect = self.command("GET", &format!("/element/{id}/rect"), None);
-        let (w, h) = (rect["width"].as_f64().unwrap(), rect["height"].as_f64().unwrap());
-        // Pointer offsets are relative to the centre of the element.
-        let origin = json!({"element-6066-11e4-a52e-4f735466cecf": id});
-        let actions = json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
-            {"type": "pointerMove", "origin": origin, "x": (x - w / 2.0).round() as i64, "y": (y - h / 2.0).round() as i64, "duration": 0},
-            {"type": "pointerDown", "button": 0},
-            {"type": "pointerUp", "button": 0},
-        ]}]});
-        self.command("POST", "/actions", Some(actions));
-    }
-}
-
-impl Drop for WebDriver {
-    fn drop(&mut self) {
-        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
-    }
-}
-
-fn find_program(env: &str, names: &[&str]) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(env) {
-        return Some(PathBuf::from(path));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).flat_map(|dir| names.iter().map(move |n| dir.join(n))).find(|p| p.is_file())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-/// Starts chromedriver and a headless Chromium session, or says why not.
+/// Starts chromedriver and a headless Chromium session, or says why not: a loud skip, or a
+/// failure when `GOTRACE_REQUIRE_BROWSER=1`.
 fn start_browser() -> Option<(Guard, WebDriver)> {
-    let required = std::env::var("GOTRACE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let driver = find_program("GOTRACE_CHROMEDRIVER", &["chromedriver"]);
-    let chromium = find_program("GOTRACE_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
-    let (Some(driver), Some(chromium)) = (driver, chromium) else {
-        let message = "chromedriver or chromium is not installed: the browser test of `gotrace view` did NOT run \
-                       (Debian: apt-get install chromium chromium-driver; .ci/run installs them)";
-        assert!(!required, "{message}");
-        eprintln!("\n!!!!!!!! SKIPPED: {message}\n");
-        return None;
-    };
-    let port = free_port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let guard = Guard(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while ureq::get(&format!("{base}/status")).call().is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start on {base}");
-        std::thread::sleep(Duration::from_millis(100));
+    match webdriver::start_browser() {
+        Ok(browser) => Some(browser),
+        Err(why) => {
+            let message = format!("the browser test of `gotrace view` did NOT run: {why}");
+            let required = std::env::var("GOTRACE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+            assert!(!required, "{message}");
+            eprintln!("\n!!!!!!!! SKIPPED: {message}\n");
+            None
+        }
     }
-    let capabilities = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-        "binary": chromium,
-        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,900"],
-    }}}});
-    let response: Value = ureq::post(&format!("{base}/session"))
-        .timeout(Duration::from_secs(60))
-        .send_json(capabilities)
-        .unwrap_or_else(|e| panic!("no browser session: {e}"))
-        .into_json()
-        .expect("JSON");
-    let session = response["value"]["sessionId"].as_str().expect("a session id").to_owned();
-    Some((guard, WebDriver { base, session }))
+}
+
+/// Saves a screenshot of the page under `target/screenshots/`.
+fn screenshot(browser: &WebDriver, name: &str) -> PathBuf {
+    let path = screenshots_dir().join(name);
+    std::fs::write(&path, browser.screenshot_png()).expect("the screenshot is written");
+    eprintln!("screenshot: {}", path.display());
+    path
 }
 
 #[test]
@@ -264,7 +147,7 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
     }
     let on_proc = browser.wait_for("gotraceTimeline.spanPosition('Proc 0', 2)", "a span on Proc 0");
     assert_eq!(on_proc["kind"], json!(0), "procs run goroutines: {on_proc}");
-    browser.screenshot("timeline-proc.png");
+    screenshot(&browser, "timeline-proc.png");
 
     // The goroutine view: main.main's lane, with spans; clicking one shows its details.
     browser.go(&format!("{url}#timeline?view=goroutine"));
@@ -273,7 +156,7 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
         serde_json::from_str(browser.script("return document.body.dataset.drawnLanes").as_str().unwrap()).unwrap();
     assert!(lanes.iter().any(|l| l == "G1 main.main"), "main.main's lane is drawn: {lanes:?}");
     let span = browser.wait_for("gotraceTimeline.spanPosition('G1 main.main', 4)", "a span on G1's lane");
-    browser.screenshot("timeline-goroutine.png");
+    screenshot(&browser, "timeline-goroutine.png");
     browser.click_at("#timeline-canvas", span["x"].as_f64().unwrap(), span["y"].as_f64().unwrap());
     let table = browser.wait_for(
         "document.getElementById('details-table') && document.getElementById('details-table').innerText",
@@ -284,7 +167,7 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
     assert!(table.contains("duration"), "the details give times: {table}");
     let kind = ["running", "runnable", "waiting", "syscall", "undetermined"][span["kind"].as_u64().unwrap() as usize];
     assert!(table.contains(kind), "the clicked span is a {kind} span: {table}");
-    browser.screenshot("timeline-details.png");
+    screenshot(&browser, "timeline-details.png");
 
     // Focus on a goroutine: its lane and those of the goroutines that unblocked it.
     browser.go(&format!("{url}#timeline?view=goroutine&focus=1"));
@@ -297,12 +180,86 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
         "the goroutines that unblocked G1 are shown: {lanes:?}"
     );
 
-    // The goroutine analysis page.
+    // The goroutine groups, and one group with each goroutine's breakdown linking to its lane.
     browser.go(&format!("{url}#goroutines"));
-    browser.wait_for("document.body.dataset.page === 'goroutines'", "the goroutine page");
-    let text = browser.script("return document.getElementById('goroutine-table').innerText");
+    browser.wait_for("document.body.dataset.page === 'goroutines'", "the goroutine groups page");
+    let text = browser.script("return document.getElementById('groups-table').innerText");
     assert!(text.as_str().unwrap().contains("main.main"), "{text}");
-    browser.screenshot("goroutines.png");
+    screenshot(&browser, "goroutine-groups.png");
+    browser.script(
+        "for (const a of document.querySelectorAll('#groups-table a')) if (a.textContent === 'main.mutexes.func1') a.click();",
+    );
+    browser.wait_for("document.body.dataset.page === 'goroutine-group'", "a goroutine group's page");
+    let text = browser.script("return document.getElementById('group-table').innerText");
+    let text = text.as_str().unwrap();
+    for column in ["Execution", "Network wait", "Sync block", "Blocking syscall", "Scheduler wait", "GC sweeping"] {
+        assert!(text.contains(column), "column {column}: {text}");
+    }
+    let lane_link = browser.script("return document.querySelector('#group-table td a').getAttribute('href')");
+    let lane_link = lane_link.as_str().unwrap();
+    assert!(lane_link.starts_with("#timeline?view=goroutine&focus="), "{lane_link}");
+    screenshot(&browser, "goroutine-group.png");
+    let profile =
+        browser.script("return document.querySelector('.profiles a[href*=\"kind=sched\"]').getAttribute('href')");
+    browser.go(&format!("{url}{}", profile.as_str().unwrap()));
+    browser.wait_for("document.body.dataset.page === 'flame' && document.body.dataset.frames", "the group's profile");
+    let title = browser.script("return document.querySelector('.toolbar b').textContent");
+    assert!(title.as_str().unwrap().contains("main.mutexes.func1"), "the profile is the group's: {title}");
+    browser.go(&format!("{url}#goroutines?group=main.mutexes.func1"));
+    browser.wait_for("document.body.dataset.page === 'goroutine-group'", "the group's page again");
+    browser.script("document.querySelector('#group-table td a').click()");
+    let lanes = browser.wait_for("document.body.dataset.drawnLanes", "the goroutine's lane");
+    assert!(lanes.as_str().unwrap().contains("main.mutexes"), "{lanes}");
+
+    // Tasks by type with histograms; a bucket lists its tasks with their events.
+    browser.go(&format!("{url}#tasks"));
+    browser.wait_for("document.body.dataset.page === 'tasks'", "the task page");
+    let text = browser.script("return document.getElementById('tasks-table').innerText");
+    assert!(text.as_str().unwrap().contains("\"allevents\""), "{text}");
+    browser.script("document.querySelector('#tasks-table tr.bucket').click()");
+    let listed = browser.wait_for("document.body.dataset.instances", "a bucket's tasks");
+    assert!(listed.as_str().unwrap().parse::<usize>().unwrap() >= 1, "{listed}");
+    let hash = browser.script("return location.hash");
+    assert!(hash.as_str().unwrap().contains("bucket="), "the bucket is in the URL: {hash}");
+    let text = browser.script("return document.getElementById('instances-table').innerText");
+    assert!(text.as_str().unwrap().contains("task end"), "the task's events are listed: {text}");
+    screenshot(&browser, "tasks.png");
+    browser.script("document.querySelector('#instances-table tr.instance a').click()");
+    let lanes = browser.wait_for("document.body.dataset.drawnLanes", "the task's goroutine in the timeline");
+    assert!(lanes.as_str().unwrap().contains("G1 main.main"), "{lanes}");
+
+    // Regions by type, and the regions of one type.
+    browser.go(&format!("{url}#regions"));
+    browser.wait_for("document.body.dataset.page === 'regions'", "the region page");
+    browser.script(
+        "for (const r of document.querySelectorAll('#regions-table tr')) \
+           if (r.innerText.includes('\"mutex\"')) r.querySelector('tr.bucket').click();",
+    );
+    browser.wait_for("document.body.dataset.instances", "a bucket's regions");
+    let text = browser.script("return document.getElementById('instances-table').innerText");
+    assert!(text.as_str().unwrap().contains("G1"), "the mutex region ran on main: {text}");
+    screenshot(&browser, "regions.png");
+
+    // The MMU curve; a click on it lists the worst windows of that size.
+    browser.go(&format!("{url}#mmu"));
+    let points = browser.wait_for("document.body.dataset.mmuPoints", "the MMU curve");
+    assert_eq!(points, json!("100"), "Go's 100 window sizes");
+    let size =
+        browser.script("const c = document.getElementById('mmu-canvas'); return [c.clientWidth, c.clientHeight]");
+    let (width, height) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+    browser.click_at("#mmu-canvas", width * 0.6, height / 2.0);
+    let worst = browser.wait_for("document.body.dataset.mmuWorst", "the worst windows");
+    assert!(worst.as_str().unwrap().parse::<usize>().unwrap() >= 1, "{worst}");
+    let link = browser.script("return document.querySelector('#mmu-worst-table a').getAttribute('href')");
+    assert!(link.as_str().unwrap().starts_with("#timeline?view=proc&start="), "{link}");
+    screenshot(&browser, "mmu.png");
+    browser.script("document.querySelector('#mmu-worst-table a').click()");
+    let lanes = browser.wait_for("document.body.dataset.drawnLanes", "the worst window in the timeline");
+    assert!(lanes.as_str().unwrap().contains("Proc 0"), "{lanes}");
+    browser.go(&format!("{url}#mmu"));
+    browser.wait_for("document.body.dataset.mmuPoints", "the MMU curve again");
+    browser.script("document.getElementById('mmu-sweep').click()");
+    browser.wait_for("location.hash.includes('sweep') && document.body.dataset.mmuPoints", "the curve with sweeping");
 
     // Each profile as a flame graph.
     for kind in ["sched", "sync", "syscall", "network", "cpu"] {
@@ -321,6 +278,6 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
             std::io::Read::read_to_end(&mut pprof.into_reader(), &mut bytes).unwrap();
             assert!(bytes.starts_with(&[0x1f, 0x8b]), "{kind}: a gzipped pprof file");
         }
-        browser.screenshot(&format!("flame-{kind}.png"));
+        screenshot(&browser, &format!("flame-{kind}.png"));
     }
 }

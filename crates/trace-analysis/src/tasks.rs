@@ -28,9 +28,14 @@ impl TimeHistogram {
         10f64.powf(1.0 / 5.0).ln()
     }
 
+    /// The bucket a duration falls in.
+    pub fn bucket(duration: Nanos) -> i64 {
+        if duration > 0 { ((duration as f64).ln() / Self::log_step()) as i64 } else { 0 }
+    }
+
     /// Adds a duration.
     pub fn add(&mut self, duration: Nanos) {
-        let bucket = if duration > 0 { ((duration as f64).ln() / Self::log_step()) as i64 } else { 0 };
+        let bucket = Self::bucket(duration);
         *self.buckets.entry(bucket).or_default() += 1;
         // Go's rule, including its reading of a zero highest bucket as "none yet".
         if bucket < self.min_bucket || self.max_bucket == 0 {

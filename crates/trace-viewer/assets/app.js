@@ -520,44 +520,390 @@ class Timeline {
 }
 
 // ---------------------------------------------------------------------------------------
-// Goroutine analysis
+// Analysis pages: goroutine groups, tasks, regions, MMU
 
-function stateBar(states, total) {
-  return el("span", { class: "bar", title: STATE_NAMES.map((n, i) => n + " " + formatDuration(states[i])).join(", ") },
-    ...states.map((v, i) => el("i", { style: "width:" + (100 * v / (total || 1)) + "%;background:" + KIND_COLORS[i] })));
+// Colors of the breakdown columns, as Go's goroutine page colors its categories.
+const BREAKDOWN_COLORS = ["#d7191c", "#6d4c41", "#d01c8b", "#7b3294", "#2c7bb6", "#fdae61", "#abd9e9", "#636363"];
+
+// Like link(), but keeps empty values: an empty task type or group name is a name.
+function pageLink(hash, params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null) q.set(k, v);
+  const s = q.toString();
+  return "#" + hash + (s ? "?" + s : "");
+}
+
+// A link to the timeline around [start, end], with a little context on each side.
+function timelineLink(start, end, params) {
+  const pad = Math.max((end - start) * 0.1, 500);
+  return link("timeline", { ...params, start: Math.max(0, Math.round(start - pad)), end: Math.round(end + pad) });
+}
+
+function goroutineTimelineLink(g, start, end) {
+  return timelineLink(start, end, { view: "goroutine", focus: g });
+}
+
+function analysisBox(title, note) {
+  const page = document.getElementById("page");
+  const box = el("div", { class: "scroll" }, el("h2", {}, title), note ? el("p", { class: "note" }, note) : null);
+  page.replaceChildren(box);
+  return box;
+}
+
+function failed(box) {
+  return (e) => box.append(el("p", { class: "error" }, "error: " + e.message));
+}
+
+// The disjoint columns of a breakdown as one bar, scaled to `scale`.
+function breakdownBar(columns, values, scale) {
+  const parts = [];
+  columns.forEach((c, i) => {
+    if (!c.overlaps && values[i] > 0) parts.push(el("i", { style: "width:" + (100 * values[i] / (scale || 1)) + "%;background:" + BREAKDOWN_COLORS[i] }));
+  });
+  const title = columns.map((c, i) => c.name + " " + formatDuration(values[i])).join(", ");
+  return el("span", { class: "bar", title }, ...parts);
+}
+
+// A duration cell; zeros are muted so that the times that matter stand out.
+function durationCell(ns) {
+  return ns ? el("td", {}, formatDuration(ns)) : el("td", { class: "zero" }, "0");
+}
+
+function breakdownLegend(columns) {
+  return el("div", { class: "legend inline" },
+    ...columns.filter((c) => !c.overlaps).map((c, i) => el("span", { style: "--c:" + BREAKDOWN_COLORS[i] }, c.name)));
+}
+
+// Links to the four profiles of a goroutine group or region type.
+function profileLinks(scope) {
+  const kinds = [["network", "Network wait"], ["sync", "Sync block"], ["syscall", "Syscalls"], ["sched", "Scheduler wait"]];
+  return el("p", { class: "profiles" }, "Profiles: ",
+    ...kinds.flatMap(([kind, label], i) => [i ? " · " : null, el("a", { href: pageLink("flame", { kind, ...scope }) }, label)]));
 }
 
 function goroutinesPage(params) {
-  const page = document.getElementById("page");
-  const box = el("div", { class: "scroll" }, el("p", {}, "Loading goroutines…"));
-  page.replaceChildren(box);
+  if (params.group !== undefined || params.id !== undefined) return goroutineGroupPage(params);
+  const box = analysisBox("Goroutines by start function",
+    "Groups by the function goroutines started in, the most execution time first. Click a group for its goroutines.");
   api("/api/goroutines").then((r) => {
-    const header = el("tr", {}, el("th", {}, "start function"), el("th", {}, "goroutines"),
-      ...STATE_NAMES.map((n) => el("th", {}, n)), el("th", {}, "breakdown"));
-    const table = el("table", { class: "data", id: "goroutine-table" }, header);
-    const wanted = params.id !== undefined ? Number(params.id) : null;
+    const maxTotal = Math.max(1, ...r.groups.map((g) => g.total));
+    const table = el("table", { class: "data", id: "groups-table" },
+      el("tr", {}, el("th", {}, "Start location"), el("th", {}, "Count"), el("th", {}, "Total execution time"),
+        el("th", {}, "Share"), el("th", {}, "Total time"), el("th", { class: "left" }, "Breakdown")));
     for (const g of r.groups) {
-      const total = g.states.reduce((a, b) => a + b, 0);
-      const members = g.goroutines.map((m) => {
-        const t = m.states.reduce((a, b) => a + b, 0);
-        return el("tr", { class: "member", id: "g" + m.id, style: wanted === m.id ? "" : "display:none" },
-          el("td", {}, el("a", { href: link("timeline", { view: "goroutine", focus: m.id, start: m.start, end: m.end }) }, "G" + m.id)),
-          el("td", {}, formatDuration(m.end - m.start)),
-          ...m.states.map((v) => el("td", {}, formatDuration(v))), el("td", {}, stateBar(m.states, t)));
-      });
-      const row = el("tr", { class: "group", onclick: () => members.forEach((m) => (m.style.display = m.style.display ? "" : "none")) },
-        el("td", {}, g.name || "(unknown)"), el("td", {}, String(g.count)),
-        ...g.states.map((v) => el("td", {}, formatDuration(v))), el("td", {}, stateBar(g.states, total)));
-      table.append(row, ...members);
+      // An unnamed group has no name to put in a URL: it is reached through one of its goroutines.
+      const href = g.name ? pageLink("goroutines", { group: g.name }) : pageLink("goroutines", { id: g.first });
+      table.append(el("tr", { class: "group", onclick: () => (location.hash = href) },
+        el("td", {}, el("a", { href }, g.label)), el("td", {}, String(g.count)),
+        el("td", {}, formatDuration(g.values[0])), el("td", {}, g.exec_share.toFixed(2) + "%"),
+        el("td", {}, formatDuration(g.total)), el("td", { class: "left" }, breakdownBar(r.columns, g.values, maxTotal))));
     }
-    box.replaceChildren(el("h2", {}, "Goroutines by start function"),
-      el("p", {}, "Click a group for its goroutines; a goroutine's ID opens its lane in the timeline."), table);
+    box.append(breakdownLegend(r.columns), table);
+    document.body.dataset.page = "goroutines";
+  }).catch(failed(box));
+}
+
+function goroutineGroupPage(params) {
+  const box = analysisBox("Goroutine group", null);
+  const query = params.id !== undefined && params.group === undefined ? { id: params.id } : { name: params.group || "" };
+  api("/api/goroutine-group", { ...query, sort: params.sort || "total" }).then((r) => {
+    const wanted = params.id !== undefined ? Number(params.id) : null;
+    const sortLink = (sort) => pageLink("goroutines", { ...(r.name ? { group: r.name } : { id: params.id }), sort, id: params.id });
+    const header = el("tr", {}, el("th", {}, "Goroutine"),
+      el("th", {}, el("a", { href: sortLink("total") }, "Total" + (r.sort === "total" ? " ▾" : ""))), el("th", { class: "left" }, ""),
+      ...r.columns.map((c, i) => el("th", { title: c.overlaps ? "overlaps the other columns" : "" },
+        el("a", { href: sortLink(String(i)) }, c.name + (String(i) === String(r.sort) ? " ▾" : "")))));
+    const table = el("table", { class: "data", id: "group-table" }, header);
+    const maxTotal = Math.max(1, ...r.goroutines.map((g) => g.total));
+    for (const g of r.goroutines) {
+      table.append(el("tr", { id: "g" + g.id, class: wanted === g.id ? "wanted" : "" },
+        el("td", {}, el("a", { href: goroutineTimelineLink(g.id, g.start, g.end), title: "its lane in the timeline" }, "G" + g.id)),
+        el("td", {}, formatDuration(g.total)), el("td", { class: "left" }, breakdownBar(r.columns, g.values, maxTotal)),
+        ...g.values.map(durationCell)));
+    }
+    box.replaceChildren(
+      el("p", {}, el("a", { href: "#goroutines" }, "← all groups")),
+      el("h2", {}, "Goroutines of " + r.label),
+      el("table", { class: "facts" },
+        el("tr", {}, el("td", {}, "Start location"), el("td", {}, el("code", {}, r.label))),
+        el("tr", {}, el("td", {}, "Count"), el("td", {}, String(r.count) + (r.goroutines.length < r.count ? " (the first " + r.goroutines.length + " shown)" : ""))),
+        el("tr", {}, el("td", {}, "Execution time"), el("td", {}, r.exec_share.toFixed(2) + "% of all goroutines' execution time"))),
+      profileLinks({ group: r.name }),
+      el("p", { class: "note" }, "Click a goroutine for its lane in the timeline, a column to sort by it. The GC columns overlap execution."),
+      breakdownLegend(r.columns), table);
     if (wanted !== null) {
       const row = document.getElementById("g" + wanted);
-      if (row) row.scrollIntoView();
+      if (row) row.scrollIntoView({ block: "center" });
     }
-    document.body.dataset.page = "goroutines";
-  });
+    document.body.dataset.page = "goroutine-group";
+  }).catch(failed(box));
+}
+
+// A histogram of durations: one row per bucket, the bar's length by the count on a log scale
+// (so that a single slow instance stays visible next to thousands of fast ones); each row
+// links to the instances of its bucket.
+function histogramView(rows, linkOf, selected) {
+  const max = Math.max(1, ...rows.map((b) => b.count));
+  // Runs of three or more empty buckets shrink to one row.
+  const shown = rows.filter((b, i) => b.count || !(
+    (rows[i - 1] && !rows[i - 1].count && rows[i + 1] && !rows[i + 1].count) ||
+    (rows[i - 1] && !rows[i - 1].count && rows[i - 2] && !rows[i - 2].count && rows[i + 1] && rows[i + 1].count)));
+  return el("table", { class: "histogram" }, ...shown.map((b, i) => {
+    if (i && shown[i - 1].bucket !== b.bucket - 1) b = { ...b, gap: true };
+    const width = b.count ? 4 + 96 * Math.log(1 + b.count) / Math.log(1 + max) : 0;
+    const row = el("tr", { class: "bucket" + (selected === b.bucket ? " selected" : ""), "data-bucket": String(b.bucket) },
+      el("td", { class: "from" }, b.gap ? "⋮ " + formatDuration(b.from) : formatDuration(b.from)),
+      el("td", { class: "barcell" }, el("span", { class: "hbar", style: "width:" + width + "%" })),
+      el("td", { class: "count" }, b.count ? el("a", { href: linkOf(b.bucket) }, String(b.count)) : ""));
+    if (b.count) row.addEventListener("click", () => (location.hash = linkOf(b.bucket)));
+    return row;
+  }));
+}
+
+// How an instance list's heading names its bucket.
+function bucketNote(bucket) {
+  return bucket ? ", lasting " + formatDuration(bucket.from) + " to " + formatDuration(bucket.to) : "";
+}
+
+function splitPage(title, note) {
+  const page = document.getElementById("page");
+  const left = el("div", { class: "scroll pane" }, el("h2", {}, title), el("p", { class: "note" }, note));
+  const right = el("div", { class: "scroll pane", id: "instances" }, el("p", { class: "note" }, "Click a bucket of a histogram, or a count, for its instances."));
+  page.replaceChildren(el("div", { class: "split" }, left, right));
+  return [left, right];
+}
+
+// Shows the table of task or region types, the chosen type in view.
+function showTypes(pane, table, page) {
+  pane.append(table);
+  const chosen = table.querySelector("tr.selected-type");
+  if (chosen) chosen.scrollIntoView({ block: "nearest" });
+  document.body.dataset.page = page;
+}
+
+function tasksPage(params) {
+  const [left, right] = splitPage("Tasks by type",
+    "How many tasks of each type, with the distribution of the durations of those the trace shows from beginning to end.");
+  const selectedType = params.type;
+  const selectedBucket = params.bucket !== undefined && params.bucket !== "" ? Number(params.bucket) : null;
+  api("/api/tasks").then((r) => {
+    const table = el("table", { class: "data", id: "tasks-table" },
+      el("tr", {}, el("th", {}, "Task type"), el("th", {}, "Count"), el("th", { class: "left" }, "Duration distribution (complete tasks)")));
+    for (const t of r.types) {
+      const isSelected = t.name === selectedType;
+      table.append(el("tr", { class: isSelected ? "selected-type" : "" },
+        el("td", {}, el("code", {}, JSON.stringify(t.name))),
+        el("td", {}, el("a", { href: pageLink("tasks", { type: t.name }) }, String(t.count))),
+        el("td", { class: "left" }, t.histogram.length ? histogramView(t.histogram, (b) => pageLink("tasks", { type: t.name, bucket: b }), isSelected ? selectedBucket : null)
+          : el("span", { class: "note" }, "no complete task"))));
+    }
+    showTypes(left, table, "tasks");
+  }).catch(failed(left));
+  if (selectedType === undefined) return;
+  api("/api/tasks", { type: selectedType, bucket: selectedBucket === null ? "" : selectedBucket }).then((r) => {
+    const table = el("table", { class: "data", id: "instances-table" },
+      el("tr", {}, el("th", {}, "Task"), el("th", {}, "Goroutine"), el("th", {}, "Start"), el("th", {}, "Duration"), el("th", { class: "left" }, "Events")));
+    for (const task of r.tasks) {
+      const events = el("table", { class: "events" }, ...task.events.map((e, i) => el("tr", {},
+        el("td", {}, formatDuration(e.time)),
+        el("td", { class: "elapsed" }, i ? "+" + formatDuration(e.time - task.events[i - 1].time) : ""),
+        el("td", {}, e.goroutine >= 0 ? el("a", { href: goroutineTimelineLink(e.goroutine, task.start, task.end) }, "G" + e.goroutine) : ""),
+        el("td", { class: "left" }, e.what))),
+        task.event_count > task.events.length ? el("tr", {}, el("td", { colspan: "4" }, "… " + (task.event_count - task.events.length) + " more")) : null);
+      const where = task.goroutine !== null ? goroutineTimelineLink(task.goroutine, task.start, task.end) : timelineLink(task.start, task.end, { view: "proc" });
+      table.append(el("tr", { class: "instance" },
+        el("td", {}, el("a", { href: where, title: "the task in the timeline" }, String(task.id)), task.parent !== null ? el("div", { class: "note" }, "parent " + task.parent) : null),
+        el("td", {}, task.goroutine !== null ? el("a", { href: where, title: "its lane in the timeline" }, "G" + task.goroutine) : ""),
+        el("td", {}, formatDuration(task.start)),
+        el("td", {}, formatDuration(task.duration) + (task.complete ? "" : " (incomplete)")),
+        el("td", { class: "left" }, events)));
+    }
+    right.replaceChildren(el("h3", {}, "Tasks of type " + JSON.stringify(r.name) + bucketNote(r.bucket)),
+      el("p", { class: "note" }, r.count + " task" + (r.count === 1 ? "" : "s") + (r.tasks.length < r.count ? ", the first " + r.tasks.length + " shown" : "") +
+        "; a task's ID opens it in the timeline."), table);
+    document.body.dataset.instances = String(r.tasks.length);
+  }).catch(failed(right));
+}
+
+function regionsPage(params) {
+  const [left, right] = splitPage("Regions by type",
+    "Regions by type and the place they begin, with the distribution of their durations (the trace's start or end standing in for what it does not show).");
+  const selectedType = params.type, selectedPc = params.pc || "0";
+  const selectedBucket = params.bucket !== undefined && params.bucket !== "" ? Number(params.bucket) : null;
+  api("/api/regions").then((r) => {
+    const table = el("table", { class: "data", id: "regions-table" },
+      el("tr", {}, el("th", {}, "Region type"), el("th", {}, "Count"), el("th", { class: "left" }, "Duration distribution")));
+    for (const t of r.types) {
+      const isSelected = t.name === selectedType && t.pc === selectedPc;
+      const place = t.func ? el("div", { class: "place" }, t.func + " @ 0x" + t.pc, el("br"), t.file + ":" + t.line) : null;
+      table.append(el("tr", { class: isSelected ? "selected-type" : "" },
+        el("td", {}, el("code", {}, JSON.stringify(t.name)), place),
+        el("td", {}, el("a", { href: pageLink("regions", { type: t.name, pc: t.pc }) }, String(t.count))),
+        el("td", { class: "left" }, histogramView(t.histogram, (b) => pageLink("regions", { type: t.name, pc: t.pc, bucket: b }), isSelected ? selectedBucket : null))));
+    }
+    showTypes(left, table, "regions");
+  }).catch(failed(left));
+  if (selectedType === undefined) return;
+  api("/api/regions", { type: selectedType, pc: selectedPc, bucket: selectedBucket === null ? "" : selectedBucket }).then((r) => {
+    const maxTotal = Math.max(1, ...r.regions.map((x) => x.duration));
+    // Only the columns some listed region has time in: the pane is narrow.
+    const used = r.columns.map((_, i) => r.regions.some((x) => x.values[i] > 0));
+    const table = el("table", { class: "data", id: "instances-table" },
+      el("tr", {}, el("th", {}, "Goroutine"), el("th", {}, "Task"), el("th", {}, "Start"), el("th", {}, "Duration"), el("th", { class: "left" }, ""),
+        ...r.columns.filter((_, i) => used[i]).map((c) => el("th", {}, c.name))));
+    for (const x of r.regions) {
+      table.append(el("tr", { class: "instance" },
+        el("td", {}, el("a", { href: goroutineTimelineLink(x.goroutine, x.start, x.end), title: "the region in the timeline" }, "G" + x.goroutine)),
+        el("td", {}, x.task ? String(x.task) : ""),
+        el("td", {}, formatDuration(x.start)),
+        el("td", {}, formatDuration(x.duration) + (x.complete ? "" : " (incomplete)")),
+        el("td", { class: "left" }, breakdownBar(r.columns, x.values, maxTotal)),
+        ...x.values.filter((_, i) => used[i]).map(durationCell)));
+    }
+    right.replaceChildren(el("h3", {}, "Regions " + JSON.stringify(r.name) + (r.func ? " begun in " + r.func : "") + bucketNote(r.bucket)),
+      el("p", { class: "note" }, r.count + " region" + (r.count === 1 ? "" : "s") + ", longest first" +
+        (r.regions.length < r.count ? ", the first " + r.regions.length + " shown" : "") + "; a goroutine opens the region in the timeline."),
+      profileLinks({ region: r.name, pc: r.pc }),
+      breakdownLegend(r.columns), table);
+    document.body.dataset.instances = String(r.regions.length);
+  }).catch(failed(right));
+}
+
+// The MMU page's options, as Go's: which GC work counts against the program, system-wide or per proc.
+const MMU_FLAGS = [["stw", "STW"], ["background", "Background workers"], ["assist", "Mark assist"], ["sweep", "Sweep"]];
+
+function mmuPage(params) {
+  const flags = params.flags !== undefined ? params.flags : "stw|background|assist";
+  const on = new Set(flags.split("|").filter((f) => f));
+  const window_ = params.window !== undefined ? Number(params.window) : null;
+  const navigate = (changes) => (location.hash = pageLink("mmu", { flags, window: window_ === null ? undefined : window_, ...changes }));
+  const flagsFrom = (toolbar) => [...toolbar.querySelectorAll("input:checked")].map((i) => i.value).filter((v) => v).join("|");
+  const toolbar = el("div", { class: "toolbar", id: "mmu-options" }, el("b", {}, "View"),
+    ...[["", "System"], ["perProc", "Per proc"]].map(([value, label]) => {
+      const input = el("input", { type: "radio", name: "mmu-view", value, id: "mmu-view-" + (value || "system") });
+      input.checked = value ? on.has("perProc") : !on.has("perProc");
+      return el("label", { title: value ? "Each proc on its own: a window's utilization is that of the proc the GC took most from." : "The whole program: if the GC has one of four procs, utilization is 0.75." }, input, label);
+    }),
+    el("b", {}, "Include"),
+    ...MMU_FLAGS.map(([value, label]) => {
+      const input = el("input", { type: "checkbox", value, id: "mmu-" + value });
+      input.checked = on.has(value);
+      return el("label", {}, input, label);
+    }));
+  toolbar.addEventListener("change", () => navigate({ flags: flagsFrom(toolbar) }));
+  const canvas = el("canvas", { id: "mmu-canvas" });
+  const tooltip = el("div", { id: "tooltip" });
+  const worst = el("div", { id: "mmu-worst" }, el("p", { class: "note" }, "Click the curve for the worst windows of that size."));
+  const page = document.getElementById("page");
+  page.replaceChildren(toolbar, el("div", { class: "scroll" },
+    el("p", { class: "note" }, "Minimum mutator utilization: for each window size, the smallest share of the CPU the program (not the GC) had in any window of that size."),
+    el("div", { class: "mmu-box" }, canvas), worst), tooltip);
+  api("/api/mmu", { flags }).then((r) => {
+    if (!r.points.length) {
+      worst.replaceChildren(el("p", { class: "error" }, r.note || "no MMU for this trace"));
+      document.body.dataset.page = "mmu";
+      document.body.dataset.mmuPoints = "0";
+      return;
+    }
+    const M = { left: 56, right: 20, top: 14, bottom: 40 };
+    const logMin = Math.log(r.points[0][0]), logMax = Math.log(Math.max(r.points[r.points.length - 1][0], r.points[0][0] + 1));
+    let W = 0, H = 0;
+    const xOf = (w) => M.left + (Math.log(w) - logMin) / (logMax - logMin) * (W - M.left - M.right);
+    const yOf = (u) => M.top + (1 - u) * (H - M.top - M.bottom);
+    const windowAt = (x) => Math.exp(logMin + (x - M.left) / (W - M.left - M.right) * (logMax - logMin));
+    const draw = () => {
+      W = Math.max(400, Math.min(1000, canvas.parentElement.clientWidth));
+      H = Math.round(W * 0.5);
+      const ratio = window.devicePixelRatio || 1;
+      canvas.width = W * ratio;
+      canvas.height = H * ratio;
+      canvas.style.width = W + "px";
+      canvas.style.height = H + "px";
+      const ctx = canvas.getContext("2d");
+      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      ctx.fillStyle = "#fff";
+      ctx.fillRect(0, 0, W, H);
+      ctx.font = "11px system-ui, sans-serif";
+      ctx.strokeStyle = "#e0e0e0";
+      ctx.fillStyle = "#555";
+      ctx.textBaseline = "middle";
+      ctx.textAlign = "right";
+      for (let u = 0; u <= 1.0001; u += 0.2) {
+        ctx.beginPath();
+        ctx.moveTo(M.left, Math.round(yOf(u)) + 0.5);
+        ctx.lineTo(W - M.right, Math.round(yOf(u)) + 0.5);
+        ctx.stroke();
+        ctx.fillText(Math.round(u * 100) + "%", M.left - 6, yOf(u));
+      }
+      ctx.textAlign = "center";
+      ctx.textBaseline = "top";
+      // Decades of window size: 1 µs, 10 µs, ... within the plotted range.
+      for (let d = Math.pow(10, Math.ceil(logMin / Math.LN10 - 1e-9)); Math.log(d) <= logMax + 1e-9; d *= 10) {
+        const x = Math.round(xOf(d)) + 0.5;
+        ctx.beginPath();
+        ctx.moveTo(x, M.top);
+        ctx.lineTo(x, H - M.bottom);
+        ctx.stroke();
+        ctx.fillText(formatDuration(d).replace(/\.0+ /, " "), x, H - M.bottom + 6);
+      }
+      ctx.fillText("window size", (M.left + W - M.right) / 2, H - 16);
+      ctx.strokeStyle = "#1565c0";
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      r.points.forEach(([w, u], i) => (i ? ctx.lineTo(xOf(w), yOf(u)) : ctx.moveTo(xOf(w), yOf(u))));
+      ctx.stroke();
+      ctx.lineWidth = 1;
+      if (window_ !== null) {
+        const x = xOf(Math.min(Math.max(window_, r.points[0][0]), r.points[r.points.length - 1][0]));
+        ctx.strokeStyle = "#d32f2f";
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.moveTo(x, M.top);
+        ctx.lineTo(x, H - M.bottom);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
+      ctx.strokeStyle = "#999";
+      ctx.strokeRect(M.left + 0.5, M.top + 0.5, W - M.left - M.right, H - M.top - M.bottom);
+      document.body.dataset.page = "mmu";
+      document.body.dataset.mmuPoints = String(r.points.length);
+    };
+    const mmuAt = (w) => {
+      let best = r.points[0];
+      for (const p of r.points) if (Math.abs(Math.log(p[0] / w)) < Math.abs(Math.log(best[0] / w))) best = p;
+      return best;
+    };
+    canvas.addEventListener("mousemove", (e) => {
+      const x = e.offsetX;
+      if (x < M.left || x > W - M.right) return (tooltip.style.display = "none");
+      const [w, u] = mmuAt(windowAt(x));
+      tooltip.textContent = "window " + formatDuration(w) + ": MMU " + (100 * u).toFixed(2) + "%";
+      tooltip.style.display = "block";
+      tooltip.style.left = e.clientX + 12 + "px";
+      tooltip.style.top = e.clientY + 12 + "px";
+    });
+    canvas.addEventListener("mouseleave", () => (tooltip.style.display = "none"));
+    canvas.addEventListener("click", (e) => {
+      if (e.offsetX < M.left || e.offsetX > W - M.right) return;
+      navigate({ window: Math.max(1, Math.round(windowAt(e.offsetX))) });
+    });
+    window.addEventListener("resize", () => canvas.isConnected && draw());
+    draw();
+    if (window_ !== null) showWorstWindows(worst, flags, window_);
+  }).catch(failed(worst));
+}
+
+function showWorstWindows(box, flags, window_) {
+  api("/api/mmu-worst", { flags, window: window_ }).then((r) => {
+    const list = el("table", { class: "data", id: "mmu-worst-table" },
+      el("tr", {}, el("th", {}, "Utilization"), el("th", {}, "From"), el("th", {}, "To")),
+      ...r.windows.map((w) => el("tr", {},
+        el("td", {}, el("a", { href: timelineLink(w.start, w.end, { view: "proc" }), title: "the window in the timeline" }, (100 * w.util).toFixed(2) + "%")),
+        el("td", {}, formatDuration(w.start)), el("td", {}, formatDuration(w.end)))));
+    const mmu = r.windows.length ? " (MMU " + (100 * r.windows[0].util).toFixed(2) + "%)" : "";
+    box.replaceChildren(el("h3", {}, "Worst windows of " + formatDuration(r.window) + mmu), list);
+    document.body.dataset.mmuWorst = String(r.windows.length);
+  }).catch(failed(box));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -565,16 +911,22 @@ function goroutinesPage(params) {
 
 function flamePage(params) {
   const kind = params.kind || "sched";
+  // A profile of one goroutine group or region type, as Go's group and region pages offer.
+  const scope = params.group !== undefined ? { group: params.group }
+    : params.region !== undefined ? { region: params.region, pc: params.pc || "0" } : {};
+  const scopeNote = scope.group !== undefined ? " of the goroutines of " + (scope.group || "(unnamed)")
+    : scope.region !== undefined ? " in regions " + JSON.stringify(scope.region) : "";
+  const query = new URLSearchParams({ kind, ...scope, token: TOKEN }).toString();
   const page = document.getElementById("page");
   const canvas = el("canvas", { id: "flame-canvas" });
   const tooltip = el("div", { id: "tooltip" });
   const download = el("span", {},
-    kind === "cpu" ? null : el("a", { id: "pprof-link", href: "/api/pprof?kind=" + kind + "&token=" + TOKEN, download: "profile-" + kind + ".pb.gz" }, "download pprof"),
+    kind === "cpu" ? null : el("a", { id: "pprof-link", href: "/api/pprof?" + query, download: "profile-" + kind + ".pb.gz" }, "download pprof"),
     kind === "cpu" ? null : " · ",
-    el("a", { href: "/api/profile.txt?kind=" + kind + "&token=" + TOKEN, download: "profile-" + kind + ".folded.txt" }, "folded stacks"));
-  page.replaceChildren(el("div", { class: "toolbar" }, el("b", {}, "Profile: " + kind), download,
+    el("a", { href: "/api/profile.txt?" + query, download: "profile-" + kind + ".folded.txt" }, "folded stacks"));
+  page.replaceChildren(el("div", { class: "toolbar" }, el("b", {}, "Profile: " + kind + scopeNote), download,
     el("span", {}, "click a frame to zoom in, click the root to zoom out")), el("div", { class: "flame-box" }, canvas), tooltip);
-  api("/api/profile", { kind }).then((r) => {
+  api("/api/profile", { kind, ...scope }).then((r) => {
     let focus = r.root;
     const ROW = 18;
     const depthOf = (n) => 1 + Math.max(0, ...n.children.map(depthOf));
@@ -650,8 +1002,12 @@ function route() {
   const navKey = page === "flame" && params.kind && params.kind !== "sched" ? "flame-" + params.kind : page;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === navKey);
   setStatus(info && info.error ? "damaged trace, shown up to: " + info.error : "");
-  for (const key of ["page", "draws", "drawnLanes", "frames"]) delete document.body.dataset[key];
+  for (const key of ["page", "draws", "drawnLanes", "frames", "instances", "mmuPoints", "mmuWorst"]) delete document.body.dataset[key];
+  current = page;
   if (page === "goroutines") goroutinesPage(params);
+  else if (page === "tasks") tasksPage(params);
+  else if (page === "regions") regionsPage(params);
+  else if (page === "mmu") mmuPage(params);
   else if (page === "flame") flamePage(params);
   else {
     current = new Timeline(params);

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
-use trace_analysis::{Intervals, ProfileKind, ProfileRecord, Summary, pprof, profile, summarize};
+use trace_analysis::{ProfileKind, ProfileRecord, Summary, pprof, profile, summarize};
 use trace_format::ir::{StackHandle, TraceIr};
 
+use crate::pages::PageCache;
 use crate::series::Points;
 use crate::timeline::{LaneKey, MarkKind, SpanKind, Timeline, View};
 
@@ -18,15 +19,15 @@ pub struct Loaded {
     pub ir: TraceIr,
     /// The index the timeline is drawn from.
     pub timeline: Timeline,
-    goroutine_table: OnceLock<Value>,
     summary: OnceLock<Summary>,
+    pub(crate) pages: PageCache,
 }
 
 /// Why a request could not be answered.
 #[derive(Debug, PartialEq, Eq)]
 pub struct BadRequest(pub String);
 
-fn bad(message: impl Into<String>) -> BadRequest {
+pub(crate) fn bad(message: impl Into<String>) -> BadRequest {
     BadRequest(message.into())
 }
 
@@ -48,7 +49,7 @@ impl<'q> Query<'q> {
         self.pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
     }
 
-    fn int(&self, name: &str) -> Result<i64, BadRequest> {
+    pub(crate) fn int(&self, name: &str) -> Result<i64, BadRequest> {
         let value = self.get(name).ok_or_else(|| bad(format!("missing parameter {name}")))?;
         value.parse().map_err(|_| bad(format!("parameter {name} is not an integer: {value:?}")))
     }
@@ -57,7 +58,7 @@ impl<'q> Query<'q> {
         if self.get(name).is_some() { self.int(name) } else { Ok(default) }
     }
 
-    fn text(&self, name: &str) -> String {
+    pub(crate) fn text(&self, name: &str) -> String {
         percent_decode(self.get(name).unwrap_or(""))
     }
 }
@@ -101,7 +102,12 @@ impl Loaded {
     /// Builds the timeline of `ir`.
     pub fn new(ir: TraceIr) -> Loaded {
         let timeline = Timeline::build(&ir);
-        Loaded { ir, timeline, goroutine_table: OnceLock::new(), summary: OnceLock::new() }
+        Loaded { ir, timeline, summary: OnceLock::new(), pages: PageCache::default() }
+    }
+
+    /// The goroutines, tasks and regions of `trace-analysis`, summarized on first use.
+    pub(crate) fn summary(&self) -> &Summary {
+        self.summary.get_or_init(|| summarize(&self.ir))
     }
 
     /// `GET /api/info`: the trace's extent, views, counters and kinds.
@@ -309,44 +315,15 @@ impl Loaded {
         Ok(json!({"start": start - t.start, "end": end - t.start, "states": by_state}))
     }
 
-    /// `GET /api/goroutines`: goroutines grouped by start function, with time per state for
-    /// each group and each goroutine.
-    pub fn goroutines(&self) -> Value {
-        self.goroutine_table.get_or_init(|| self.build_goroutine_table()).clone()
-    }
-
-    fn build_goroutine_table(&self) -> Value {
-        let t = &self.timeline;
-        let mut groups: BTreeMap<&str, (Vec<Value>, [i64; 5])> = BTreeMap::new();
-        for g in &t.goroutines {
-            let mut totals = [0i64; 5];
-            let spans = &t.lanes[g.lane as usize].spans;
-            for s in spans {
-                if let Some(total) = totals.get_mut(s.kind() as usize) {
-                    *total += s.end - s.start;
-                }
-            }
-            let (first, last) = (spans.first().map_or(0, |s| s.start), spans.last().map_or(0, |s| s.end));
-            let group = groups.entry(g.name.as_str()).or_insert_with(|| (Vec::new(), [0; 5]));
-            for (sum, v) in group.1.iter_mut().zip(totals) {
-                *sum += v;
-            }
-            group.0.push(json!({"id": g.id, "start": first - t.start, "end": last - t.start, "states": totals}));
-        }
-        let groups: Vec<Value> = groups
-            .into_iter()
-            .map(|(name, (goroutines, totals))| json!({"name": name, "count": goroutines.len(), "states": totals, "goroutines": goroutines}))
-            .collect();
-        json!({"states": SpanKind::ALL[..5].iter().map(|k| k.name()).collect::<Vec<_>>(), "groups": groups})
-    }
-
-    /// `GET /api/profile?kind=sched|sync|network|syscall|cpu`: a flame graph, as a tree of
-    /// frames (outermost first) with the time, or the samples, spent below each. The four
-    /// blocking and scheduling profiles are `trace-analysis`'s, the samples of
-    /// `go tool trace -pprof`; `cpu` counts the trace's CPU samples.
+    /// `GET /api/profile?kind=sched|sync|network|syscall|cpu[&group=NAME|&region=NAME&pc=HEX]`:
+    /// a flame graph, as a tree of frames (outermost first) with the time, or the samples,
+    /// spent below each. The four blocking and scheduling profiles are `trace-analysis`'s, the
+    /// samples of `go tool trace -pprof`, over all goroutines, those of a group, or the
+    /// outermost regions of a type (as Go's group and region pages offer them); `cpu` counts
+    /// the trace's CPU samples.
     pub fn profile(&self, query: &Query) -> Result<Value, BadRequest> {
         let kind = query.get("kind").unwrap_or("sched");
-        let stacks = self.profile_stacks(kind)?;
+        let stacks = self.profile_stacks(kind, query)?;
         let unit = if kind == "cpu" { "samples" } else { "ns" };
         Ok(json!({"kind": kind, "unit": unit, "pprof": kind != "cpu", "root": flame_tree(&stacks)}))
     }
@@ -355,13 +332,13 @@ impl Loaded {
     /// what `go tool pprof` reads.
     pub fn pprof(&self, query: &Query) -> Result<Vec<u8>, BadRequest> {
         let kind = analysis_kind(query.get("kind").unwrap_or("sched"))?;
-        Ok(pprof::encode(&self.analysis_profile(kind)))
+        Ok(pprof::encode(&self.analysis_profile(kind, query)?))
     }
 
     /// `GET /api/profile.txt?kind=...`: the same profile as folded stacks (`f1;f2;f3 value`),
     /// the text form flame graph tools read.
     pub fn profile_folded(&self, query: &Query) -> Result<String, BadRequest> {
-        let stacks = self.profile_stacks(query.get("kind").unwrap_or("sched"))?;
+        let stacks = self.profile_stacks(query.get("kind").unwrap_or("sched"), query)?;
         let mut lines: Vec<String> = stacks
             .iter()
             .map(|(frames, value)| {
@@ -374,16 +351,15 @@ impl Loaded {
         Ok(lines.join("\n") + "\n")
     }
 
-    fn analysis_profile(&self, kind: ProfileKind) -> Vec<ProfileRecord> {
-        let summary = self.summary.get_or_init(|| summarize(&self.ir));
-        profile(&self.ir, kind, &Intervals::goroutines(summary, None))
+    fn analysis_profile(&self, kind: ProfileKind, query: &Query) -> Result<Vec<ProfileRecord>, BadRequest> {
+        Ok(profile(&self.ir, kind, &self.profile_scope(query)?))
     }
 
     /// The stacks of one profile (innermost frame first, each as function and `file:line`)
     /// with their time or sample count.
-    fn profile_stacks(&self, kind: &str) -> Result<Vec<WeightedStack>, BadRequest> {
+    fn profile_stacks(&self, kind: &str, query: &Query) -> Result<Vec<WeightedStack>, BadRequest> {
         if kind != "cpu" {
-            let records = self.analysis_profile(analysis_kind(kind)?);
+            let records = self.analysis_profile(analysis_kind(kind)?, query)?;
             return Ok(records
                 .into_iter()
                 .map(|r| {
@@ -391,6 +367,9 @@ impl Loaded {
                     (frames, r.time)
                 })
                 .collect());
+        }
+        if query.get("group").is_some() || query.get("region").is_some() {
+            return Err(bad("CPU samples are shown for the whole trace only"));
         }
         let mut samples: BTreeMap<u32, i64> = BTreeMap::new();
         for lane in &self.timeline.lanes {

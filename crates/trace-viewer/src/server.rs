@@ -132,7 +132,12 @@ fn route(loaded: &Loaded, path: &str, query: &Query, token: &str) -> Response<io
         "/api/window" => json(loaded.window(query)),
         "/api/details" => json(loaded.details(query)),
         "/api/range" => json(loaded.range(query)),
-        "/api/goroutines" => json(Ok(loaded.goroutines())),
+        "/api/goroutines" => json(Ok(loaded.goroutine_groups())),
+        "/api/goroutine-group" => json(loaded.goroutine_group(query)),
+        "/api/tasks" => json(loaded.tasks(query)),
+        "/api/regions" => json(loaded.regions(query)),
+        "/api/mmu" => json(loaded.mmu(query)),
+        "/api/mmu-worst" => json(loaded.mmu_worst(query)),
         "/api/profile" => json(loaded.profile(query)),
         "/api/pprof" => match loaded.pprof(query) {
             Ok(bytes) => Response::from_data(bytes)
