@@ -13,6 +13,11 @@ const PID_GLOBAL: u32 = 1;
 const PID_PROCS: u32 = 2;
 const PID_THREADS: u32 = 3;
 const PID_GOROUTINES: u32 = 4;
+/// Region lanes are threads of the goroutines' process numbered from here (plus the lane's
+/// index), above any goroutine ID: a goroutine's regions need their own track because slices
+/// on one track must nest exactly (Perfetto draws partly overlapping slices wrongly), and a
+/// region can start in one goroutine state and end in another.
+const REGION_TID_BASE: i64 = 1 << 48;
 
 /// Microseconds (the format's unit) from the trace's start.
 fn micros(timeline: &Timeline, time: i64) -> f64 {
@@ -47,14 +52,17 @@ pub fn write_chrome_trace<W: Write>(timeline: &Timeline, out: W) -> io::Result<(
             LaneKey::Proc(p) => (PID_PROCS, p),
             LaneKey::Thread(m) => (PID_THREADS, m),
             LaneKey::Goroutine(g) => (PID_GOROUTINES, g),
-            // Nested regions share their goroutine's lane: slices nest by time.
-            LaneKey::Regions(g, _) => (PID_GOROUTINES, g),
+            LaneKey::Regions(..) => (PID_GOROUTINES, REGION_TID_BASE + index as i64),
         };
-        if !matches!(lane.key, LaneKey::Regions(..)) {
-            let name = timeline.lane_name(lane);
-            emit(&mut out, json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}}))?;
-        }
-        for span in &lane.spans {
+        let name = timeline.lane_name(lane);
+        emit(&mut out, json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}}))?;
+        for (i, span) in lane.spans.iter().enumerate() {
+            // A thread can show a goroutine leaving a syscall while the next already runs; the
+            // format needs slices of one track to nest, so the earlier one ends there.
+            let end = match (lane.key, lane.spans.get(i + 1)) {
+                (LaneKey::Thread(_), Some(next)) if next.start < span.end => next.start.max(span.start),
+                _ => span.end,
+            };
             let name = match lane.key {
                 LaneKey::Proc(_) | LaneKey::Thread(_) => {
                     let id = timeline.lane_goroutine(span.label()).unwrap_or_default();
@@ -72,7 +80,7 @@ pub fn write_chrome_trace<W: Write>(timeline: &Timeline, out: W) -> io::Result<(
                     .unwrap_or_else(|| span.kind().name().to_owned()),
             };
             let mut event = json!({"ph": "X", "name": name, "cat": span.kind().name(), "pid": pid, "tid": tid,
-                                   "ts": micros(timeline, span.start), "dur": (span.end - span.start) as f64 / 1000.0});
+                                   "ts": micros(timeline, span.start), "dur": (end - span.start) as f64 / 1000.0});
             if lane.key == LaneKey::Goroutine(tid) && matches!(span.kind(), SpanKind::Waiting | SpanKind::Runnable) {
                 let reason = timeline.labels.get(span.label() as usize).cloned().unwrap_or_default();
                 event["args"] = json!({"reason": reason});

@@ -204,3 +204,42 @@ fn chrome_export_is_json_with_lanes_slices_counters_and_flows() {
     assert_eq!(phases("f"), loaded.timeline.flows.len());
     assert!(events.iter().any(|e| e["ph"] == "M" && e["args"]["name"] == "G1 main.main"));
 }
+
+/// Perfetto's UI requires the slices of one track to nest exactly: on every fixture, no two
+/// slices of a (pid, tid) overlap without one containing the other. Times are compared in
+/// integer nanoseconds, as Perfetto reads them.
+#[test]
+fn chrome_export_slices_nest_on_every_track() {
+    for path in fixtures() {
+        let loaded = load(&path);
+        let mut out = Vec::new();
+        trace_viewer::chrome::write_chrome_trace(&loaded.timeline, &mut out).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+        let mut tracks: std::collections::BTreeMap<(i64, i64), Vec<(i64, i64)>> = Default::default();
+        for e in json["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "X") {
+            let ns = |v: &serde_json::Value| (v.as_f64().unwrap() * 1000.0).round() as i64;
+            let (start, duration) = (ns(&e["ts"]), ns(&e["dur"]));
+            assert!(duration >= 0, "{}: {e}", path.display());
+            let track = (e["pid"].as_i64().unwrap(), e["tid"].as_i64().unwrap());
+            tracks.entry(track).or_default().push((start, start + duration));
+        }
+        for (track, mut slices) in tracks {
+            // Outer slices first: by start, then the longest.
+            slices.sort_by_key(|&(start, end)| (start, std::cmp::Reverse(end)));
+            let mut open: Vec<i64> = Vec::new();
+            for (start, end) in slices {
+                while open.last().is_some_and(|&top| top <= start) {
+                    open.pop();
+                }
+                if let Some(&top) = open.last() {
+                    assert!(
+                        end <= top,
+                        "{}: track {track:?}: [{start}, {end}) overlaps a slice ending at {top}",
+                        path.display()
+                    );
+                }
+                open.push(end);
+            }
+        }
+    }
+}
