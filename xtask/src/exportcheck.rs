@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{Result, go, root, run_checked, webdriver};
+use crate::{Result, go, release_gotrace, run_checked, webdriver};
 
 /// The page that imports the export, as Go's trace page does, and publishes what the model
 /// holds in `window.importStats`.
@@ -55,11 +55,11 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let go = go::Toolchain::ensure(go::ORACLE_VERSION)?;
     let static_dir = go.goroot.join("src/internal/trace/traceviewer/static");
-    run_checked(Command::new(env!("CARGO")).current_dir(root()).args(["build", "--release", "-q", "-p", "gotrace"]))?;
+    let gotrace = release_gotrace()?;
     let (_driver, browser) = webdriver::start_browser()?;
     let mut failures = 0;
     for file in args {
-        match check(&browser, &static_dir, Path::new(file)) {
+        match check(&browser, &gotrace, &static_dir, Path::new(file)) {
             Ok(summary) => println!("ok   {file}: {summary}"),
             Err(why) => {
                 failures += 1;
@@ -108,13 +108,9 @@ fn expected(export: &Value) -> Result<Expected> {
     Ok(expected)
 }
 
-fn check(browser: &webdriver::WebDriver, static_dir: &Path, trace: &Path) -> Result<String> {
+fn check(browser: &webdriver::WebDriver, gotrace: &Path, static_dir: &Path, trace: &Path) -> Result<String> {
     let export = std::env::temp_dir().join(format!("gotrace-export-{}.json", std::process::id()));
-    let binary = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"))
-        .join("release/gotrace");
-    run_checked(Command::new(binary).args(["export", "--chrome"]).arg(trace).arg("-o").arg(&export))?;
+    run_checked(Command::new(gotrace).args(["export", "--chrome"]).arg(trace).arg("-o").arg(&export))?;
     let bytes = std::fs::read(&export).map_err(|e| format!("{}: {e}", export.display()))?;
     let _ = std::fs::remove_file(&export);
     let parsed: Value = serde_json::from_slice(&bytes).map_err(|e| format!("the export is not JSON: {e}"))?;

@@ -96,6 +96,17 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
 }
 
+/// Cargo's target directory.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+}
+
+/// Builds the release `gotrace` binary and returns its path.
+fn release_gotrace() -> Result<PathBuf> {
+    run_checked(Command::new(env!("CARGO")).current_dir(root()).args(["build", "--release", "-q", "-p", "gotrace"]))?;
+    Ok(target_dir().join("release/gotrace"))
+}
+
 /// Runs `cmd`, failing with its exit status when it does not succeed.
 fn run_checked(cmd: &mut Command) -> Result<()> {
     let status = cmd.status().map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;

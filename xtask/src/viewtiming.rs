@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::webdriver::{self, Guard, WebDriver};
-use crate::{Result, go, root, run_checked};
+use crate::{Result, go, release_gotrace, target_dir};
 
 const USAGE: &str = "usage: cargo xtask view-timing FILE [--go] [--go-memory-limit GB] [--go-time-limit SECONDS]";
 
@@ -65,10 +65,10 @@ pub fn run(args: &[String]) -> Result<()> {
     let options = parse(args)?;
     let trace = std::fs::canonicalize(&options.trace).map_err(|e| format!("{}: {e}", options.trace.display()))?;
     let size = std::fs::metadata(&trace).map_err(|e| e.to_string())?.len();
-    run_checked(Command::new(env!("CARGO")).current_dir(root()).args(["build", "--release", "-q", "-p", "gotrace"]))?;
+    let gotrace = release_gotrace()?;
     let (_driver, browser) = webdriver::start_browser()?;
     println!("{}: {:.1} MB", trace.display(), size as f64 / 1e6);
-    let ours = time_gotrace(&browser, &trace)?;
+    let ours = time_gotrace(&browser, &gotrace, &trace)?;
     ours.print("gotrace view");
     if options.go {
         let theirs = time_go(&browser, &trace, &options)?;
@@ -93,6 +93,7 @@ struct Measured {
     /// What was asked, the median time, the answer's size, how many requests.
     requests: Vec<(String, Duration, usize, usize)>,
     stopped: Option<String>,
+    screenshot: Option<PathBuf>,
 }
 
 impl Measured {
@@ -108,6 +109,9 @@ impl Measured {
                 1 => println!("  {what}: {ms:.1} ms, {bytes} bytes"),
                 n => println!("  {what}: median of {n} {ms:.1} ms, {bytes} bytes"),
             }
+        }
+        if let Some(path) = &self.screenshot {
+            println!("  screenshot:           {}", path.display());
         }
         if let Some(why) = &self.stopped {
             println!("  stopped: {why}");
@@ -174,11 +178,6 @@ fn group_rss(group: u32) -> u64 {
         .sum()
 }
 
-fn gotrace_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
-    target.join("release/gotrace")
-}
-
 fn get(url: &str) -> Result<Vec<u8>> {
     let response = ureq::get(url).timeout(Duration::from_secs(1800)).call().map_err(|e| format!("{url}: {e}"))?;
     let mut body = Vec::new();
@@ -203,9 +202,9 @@ fn median_get(url: &str) -> Result<(Duration, usize)> {
     Ok((times[REPEATS / 2], size))
 }
 
-fn time_gotrace(browser: &WebDriver, trace: &Path) -> Result<Measured> {
+fn time_gotrace(browser: &WebDriver, gotrace: &Path, trace: &Path) -> Result<Measured> {
     let start = Instant::now();
-    let mut child = Command::new(gotrace_binary())
+    let mut child = Command::new(gotrace)
         .args(["view", "--no-open"])
         .arg(trace)
         .stdout(Stdio::piped())
@@ -224,6 +223,7 @@ fn time_gotrace(browser: &WebDriver, trace: &Path) -> Result<Measured> {
     browser.go(&format!("{url}#timeline?view=proc"));
     browser.wait_for_within("document.body.dataset.draws", "the timeline to draw", Duration::from_secs(3600));
     measured.first_draw = Some(start.elapsed());
+    measured.screenshot = save_screenshot(browser, "gotrace", trace);
     let (base, token) = url.split_once("/?token=").ok_or("the URL has no token")?;
     let info = get_json(&format!("{base}/api/info?token={token}"))?;
     let duration = info["duration"].as_i64().ok_or("/api/info gives no duration")?;
@@ -312,6 +312,7 @@ fn time_go(browser: &WebDriver, trace: &Path, options: &Options) -> Result<Measu
             // The model is set; the next animation frames draw it.
             browser.script("return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));");
             measured.first_draw = Some(start.elapsed());
+            measured.screenshot = save_screenshot(browser, "go", trace);
             break;
         }
         if over_limit(&mut measured, &watch) {
@@ -328,6 +329,17 @@ fn time_go(browser: &WebDriver, trace: &Path, options: &Options) -> Result<Measu
     measured.peak_memory = watch.peak(group);
     kill_group(group);
     Ok(measured)
+}
+
+/// Saves what the browser shows as `target/screenshots/view-timing-WHO-TRACE.png`, for a
+/// person to check that what was timed is a drawn timeline.
+fn save_screenshot(browser: &WebDriver, who: &str, trace: &Path) -> Option<PathBuf> {
+    let dir = target_dir().join("screenshots");
+    let name = trace.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let path = dir.join(format!("view-timing-{who}-{name}.png"));
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::write(&path, browser.screenshot_png()).ok()?;
+    Some(path)
 }
 
 /// Stops a process group (Go's tool runs as a child of `go`).
