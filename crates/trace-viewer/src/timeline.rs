@@ -263,12 +263,17 @@ pub struct Timeline {
 
 /// Interned strings: reasons and names repeat millions of times but are few.
 #[derive(Default)]
-struct Labels {
+struct Labels<'i> {
     texts: Vec<String>,
     index: FxHashMap<Vec<u8>, u32>,
+    /// Texts borrowed from the IR, by address and length: the IR's strings neither move nor
+    /// change while it is borrowed, so the same address means the same text, and the common
+    /// case (a transition's reason) needs no hashing of bytes.
+    by_address: FxHashMap<(usize, usize), u32>,
+    _ir: std::marker::PhantomData<&'i [u8]>,
 }
 
-impl Labels {
+impl<'i> Labels<'i> {
     fn intern(&mut self, text: &[u8]) -> u32 {
         if let Some(&i) = self.index.get(text) {
             return i;
@@ -276,6 +281,17 @@ impl Labels {
         let i = self.texts.len() as u32;
         self.texts.push(String::from_utf8_lossy(text).into_owned());
         self.index.insert(text.to_vec(), i);
+        i
+    }
+
+    /// [`intern`](Self::intern) for a text that lives as long as the IR.
+    fn intern_ir_text(&mut self, text: &'i [u8]) -> u32 {
+        let address = (text.as_ptr() as usize, text.len());
+        if let Some(&i) = self.by_address.get(&address) {
+            return i;
+        }
+        let i = self.intern(text);
+        self.by_address.insert(address, i);
         i
     }
 }
@@ -305,7 +321,7 @@ struct Builder<'i> {
     ir: &'i TraceIr,
     lanes: Vec<Lane>,
     lane_of: FxHashMap<LaneKey, usize>,
-    labels: Labels,
+    labels: Labels<'i>,
     goroutines: FxHashMap<i64, GoroutineState>,
     names: FxHashMap<i64, String>,
     counters: Vec<Counter>,
@@ -374,21 +390,22 @@ impl<'i> Builder<'i> {
         }
     }
 
-    fn state_counter(kind: Option<SpanKind>, wait: WaitClass) -> Vec<usize> {
+    /// The counters a goroutine in `kind` (and, when waiting, `wait`) counts in.
+    fn state_counters(kind: Option<SpanKind>, wait: WaitClass) -> &'static [usize] {
         match kind {
-            Some(SpanKind::Running) => vec![G_RUNNING],
-            Some(SpanKind::Runnable) => vec![G_RUNNABLE],
+            Some(SpanKind::Running) => &[G_RUNNING],
+            Some(SpanKind::Runnable) => &[G_RUNNABLE],
             Some(SpanKind::Waiting) => match wait {
-                WaitClass::Network => vec![G_WAITING, G_NETWORK],
-                WaitClass::Sleep => vec![G_WAITING, G_SLEEP],
-                WaitClass::Other => vec![G_WAITING],
+                WaitClass::Network => &[G_WAITING, G_NETWORK],
+                WaitClass::Sleep => &[G_WAITING, G_SLEEP],
+                WaitClass::Other => &[G_WAITING],
             },
-            Some(SpanKind::Syscall) => vec![T_SYSCALL],
-            _ => vec![],
+            Some(SpanKind::Syscall) => &[T_SYSCALL],
+            _ => &[],
         }
     }
 
-    fn goroutine_transition(&mut self, id: i64, to: GoState, reason: &[u8], stack: u32, at: Context) {
+    fn goroutine_transition(&mut self, id: i64, to: GoState, reason: &'i [u8], stack: u32, at: Context) {
         let Context { time, thread, proc } = at;
         if !self.goroutines.contains_key(&id) {
             let lane = self.lane(LaneKey::Goroutine(id));
@@ -418,7 +435,7 @@ impl<'i> Builder<'i> {
                 self.push_span(LaneKey::Proc(old_proc), Span::new(since, time, lane as u32, 0, kind));
             }
         }
-        for c in Self::state_counter(old_kind, old_wait) {
+        for &c in Self::state_counters(old_kind, old_wait) {
             self.count(c, -1, time);
         }
         let kind = SpanKind::of_goroutine_state(to);
@@ -427,10 +444,10 @@ impl<'i> Builder<'i> {
             b"sleep" => WaitClass::Sleep,
             _ => WaitClass::Other,
         };
-        for c in Self::state_counter(kind, wait) {
+        for &c in Self::state_counters(kind, wait) {
             self.count(c, 1, time);
         }
-        let label = self.labels.intern(reason);
+        let label = self.labels.intern_ir_text(reason);
         let g = self.goroutines.get_mut(&id).expect("inserted above");
         g.kind = kind;
         g.waiting_reason = wait;
@@ -522,7 +539,7 @@ impl<'i> Builder<'i> {
             }
             Details::Region(region) => {
                 let g = event.goroutine();
-                let name = self.labels.intern(region.type_name);
+                let name = self.labels.intern_ir_text(region.type_name);
                 let Some(state) = self.goroutines.get_mut(&g) else { return };
                 if event.kind() == EventKind::RegionBegin {
                     state.regions.push((time, name));
