@@ -115,8 +115,17 @@ fn dump_result(result: Result<(), DumpError>) -> Result<(), CommandError> {
 
 /// A progress bar over the bytes of a trace, drawn on stderr only when it is a terminal.
 fn progress_bar(total: u64, what: &'static str) -> indicatif::ProgressBar {
+    styled_bar(total, what, "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)")
+}
+
+/// A progress bar counting events.
+fn events_bar(total: u64, what: &'static str) -> indicatif::ProgressBar {
+    styled_bar(total, what, "{msg} [{bar:40}] {human_pos}/{human_len} events ({eta} left)")
+}
+
+fn styled_bar(total: u64, what: &'static str, template: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);
-    let style = indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)")
+    let style = indicatif::ProgressStyle::with_template(template)
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> ");
     bar.set_style(style);
@@ -212,7 +221,10 @@ pub fn view(path: &Path, settings: &ViewSettings, ready: impl FnOnce(&str)) -> R
     if let Some(error) = ir.error() {
         eprintln!("gotrace: the trace is damaged; showing what came before: {}", error.message);
     }
-    let loaded = std::sync::Arc::new(trace_viewer::Loaded::new(ir));
+    let bar = events_bar(ir.event_count(), "indexing");
+    let loaded = trace_viewer::Loaded::new_with_progress(ir, |done| bar.set_position(done));
+    bar.finish_and_clear();
+    let loaded = std::sync::Arc::new(loaded);
     let token = trace_viewer::random_token().map_err(CommandError::Serve)?;
     let server = trace_viewer::Server::start(loaded, settings.addr, token).map_err(CommandError::Serve)?;
     let url = server.url();
@@ -244,7 +256,9 @@ fn open_browser(url: &str) {
 /// Perfetto's UI opens) to `output`.
 pub fn export_chrome(path: &Path, output: &Path) -> Result<(), CommandError> {
     let ir = load_ir(path)?;
-    let timeline = trace_viewer::timeline::Timeline::build(&ir);
+    let bar = events_bar(ir.event_count(), "indexing");
+    let timeline = trace_viewer::timeline::Timeline::build_with_progress(&ir, |done| bar.set_position(done));
+    bar.finish_and_clear();
     let file = std::fs::File::create(output).map_err(CommandError::Write)?;
     trace_viewer::chrome::write_chrome_trace(&timeline, file).map_err(CommandError::Write)?;
     ir.error().map_or(Ok(()), |error| Err(CommandError::Stored(error.message.clone())))

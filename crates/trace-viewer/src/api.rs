@@ -101,7 +101,13 @@ const MAX_FLOWS: usize = 4000;
 impl Loaded {
     /// Builds the timeline of `ir`.
     pub fn new(ir: TraceIr) -> Loaded {
-        let timeline = Timeline::build(&ir);
+        Self::new_with_progress(ir, |_| {})
+    }
+
+    /// As [`new`](Self::new), reporting the events indexed so far to `progress` (see
+    /// [`Timeline::build_with_progress`]).
+    pub fn new_with_progress(ir: TraceIr, progress: impl FnMut(u64)) -> Loaded {
+        let timeline = Timeline::build_with_progress(&ir, progress);
         Loaded { ir, timeline, summary: OnceLock::new(), pages: PageCache::default() }
     }
 

@@ -598,6 +598,12 @@ fn outermost_function(ir: &TraceIr, stack: u32) -> Option<String> {
 impl Timeline {
     /// Builds the timeline of `ir` in one pass over its events.
     pub fn build(ir: &TraceIr) -> Timeline {
+        Self::build_with_progress(ir, |_| {})
+    }
+
+    /// As [`build`](Self::build), calling `progress` with the number of events read so far
+    /// every 65,536 events (big traces take seconds here) and once at the end.
+    pub fn build_with_progress(ir: &TraceIr, mut progress: impl FnMut(u64)) -> Timeline {
         let mut builder = Builder {
             ir,
             lanes: Vec::new(),
@@ -619,7 +625,10 @@ impl Timeline {
         builder.lane(LaneKey::Gc);
         builder.lane(LaneKey::StopTheWorld);
         let (mut start, mut end) = (i64::MAX, i64::MIN);
-        for event in ir.events() {
+        for (read, event) in ir.events().enumerate() {
+            if read % 65_536 == 0 {
+                progress(read as u64);
+            }
             start = start.min(event.time());
             builder.first = start;
             end = end.max(event.time());
@@ -628,6 +637,7 @@ impl Timeline {
         if start > end {
             (start, end) = (0, 0);
         }
+        progress(ir.event_count());
         builder.close_open(start, end);
         let Builder { mut lanes, labels, names, counters, flows, mut finished_tasks, .. } = builder;
         finished_tasks.sort_by_key(|s| (s.start, s.end));
