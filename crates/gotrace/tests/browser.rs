@@ -83,6 +83,18 @@ fn server_binds_loopback_and_refuses_what_it_should() {
     assert!(matches!(post, Err(ureq::Error::Status(405, _))), "only GET: {post:?}");
     assert_eq!(status(&format!("{base}/api/window?token={token}&lanes=999999")), 400, "unknown lane");
     assert_eq!(status(&format!("{base}/api/window?token={token}&width=0")), 400, "empty window");
+    // Numbers at the ends of their range get an answer, not a dropped connection.
+    for path in [
+        "/api/window?lanes=0&start=-9223372036854775808&end=9223372036854775807&width=10",
+        "/api/details?lane=0&t=9223372036854775807&tol=9223372036854775807",
+        "/api/range?start=-9223372036854775808&end=9223372036854775807",
+        "/api/tasks?type=&bucket=9223372036854775807",
+        "/api/regions?type=&bucket=-9223372036854775808",
+        "/api/mmu-worst?window=9223372036854775807",
+    ] {
+        let code = status(&format!("{base}{path}&token={token}"));
+        assert!(code == 200 || code == 400, "{path}: {code}");
+    }
 }
 
 #[test]

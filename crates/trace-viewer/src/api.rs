@@ -192,8 +192,8 @@ impl Loaded {
     /// resolution of `width` pixels, the counters over the window, and the arrows in it.
     pub fn window(&self, query: &Query) -> Result<Value, BadRequest> {
         let t = &self.timeline;
-        let start = query.int_or("start", 0)? + t.start;
-        let end = query.int_or("end", t.end - t.start)? + t.start;
+        let start = t.at(query.int_or("start", 0)?);
+        let end = t.at(query.int_or("end", t.end - t.start)?);
         let width = query.int_or("width", 1000)?;
         if end <= start || !(1..=MAX_WIDTH).contains(&width) {
             return Err(bad(format!("empty window or width out of range (1 to {MAX_WIDTH} pixels)")));
@@ -267,7 +267,7 @@ impl Loaded {
         let t = &self.timeline;
         let id = parse_lane_ids(&query.text("lane"), t.lanes.len())?;
         let lane = &t.lanes[*id.first().ok_or_else(|| bad("missing parameter lane"))?];
-        let time = query.int("t")? + t.start;
+        let time = t.at(query.int("t")?);
         let tolerance = query.int_or("tol", 0)?.max(0);
         if let Some(mark) = Timeline::mark_at(lane, time, tolerance) {
             let (what, text, stack) = match mark.kind {
@@ -310,8 +310,8 @@ impl Loaded {
     /// `GET /api/range?start=NS&end=NS`: time per goroutine state within a range.
     pub fn range(&self, query: &Query) -> Result<Value, BadRequest> {
         let t = &self.timeline;
-        let start = query.int("start")? + t.start;
-        let end = query.int("end")? + t.start;
+        let start = t.at(query.int("start")?);
+        let end = t.at(query.int("end")?);
         if end <= start {
             return Err(bad("the range ends before it starts"));
         }

@@ -101,7 +101,7 @@ fn histogram_json(histogram: &TimeHistogram, durations: impl Iterator<Item = Nan
             json!({
                 "bucket": b,
                 "from": TimeHistogram::bucket_min(b),
-                "to": TimeHistogram::bucket_min(b + 1),
+                "to": TimeHistogram::bucket_min(b.saturating_add(1)),
                 "count": histogram.buckets.get(&b).copied().unwrap_or(0),
                 "total": totals.get(&b).copied().unwrap_or(0),
             })
@@ -121,7 +121,7 @@ fn bucket_of(query: &Query) -> Result<Option<i64>, BadRequest> {
 fn bucket_range(bucket: Option<i64>) -> Value {
     bucket.map_or(
         Value::Null,
-        |b| json!({"bucket": b, "from": TimeHistogram::bucket_min(b), "to": TimeHistogram::bucket_min(b + 1)}),
+        |b| json!({"bucket": b, "from": TimeHistogram::bucket_min(b), "to": TimeHistogram::bucket_min(b.saturating_add(1))}),
     )
 }
 

@@ -700,6 +700,14 @@ impl Timeline {
         }
     }
 
+    /// The time `offset` nanoseconds after the trace's start, for an offset from a request:
+    /// offsets beyond 2^60 ns (36 years) are clamped, so that arithmetic on times from outside
+    /// cannot overflow.
+    pub fn at(&self, offset: i64) -> i64 {
+        const LIMIT: i64 = 1 << 60;
+        self.start.saturating_add(offset.clamp(-LIMIT, LIMIT))
+    }
+
     /// The lanes of `view`, in display order.
     pub fn view(&self, view: View) -> &[u32] {
         &self.views[view as usize]
