@@ -111,7 +111,10 @@ fn handle(loaded: &Loaded, token: &str, request: Request) {
     } else if !query.get("token").is_some_and(|t| same_token(t, token)) {
         text_response(403, "missing or wrong token: open the URL gotrace view printed\n".into(), "text/plain")
     } else {
-        route(loaded, path, &query, token)
+        // A bug in one answer must not take a worker down with it: the others keep serving.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(loaded, path, &query, token))).unwrap_or_else(
+            |_| text_response(500, "internal error while answering this request\n".into(), "text/plain"),
+        )
     };
     // A browser that went away mid-answer is no error of ours.
     let _ = request.respond(response);
