@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::details::{Details, event_details};
 use crate::error::Error;
 use crate::event::{Event, EventTables, ResolvedFrame, SYNC_TYPE};
-use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables};
-use crate::spec::EventType;
+use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables, TASK_NAME_ID};
+use crate::spec::{EventType, ID_ARGS, IdArgs};
 use crate::stream::{Reader, read_all};
 use crate::varint::{MAX_VARINT_LEN, read_uvarint};
 
@@ -262,11 +262,21 @@ impl Builder {
                 EventType::CPUSample => event.args[0] = self.stack(tables, event.args[0]),
                 ty => {
                     if ty == EventType::UserTaskEnd {
-                        // The task's name, carried over by the ordering engine.
-                        let name = tables.extra_string(event.extra[1]);
-                        event.extra[1] = u64::from(self.intern_string(&name).0);
+                        // The task's name, carried over by the ordering engine: usually a
+                        // string ID of this generation, found without a copy.
+                        let stored = event.extra[1];
+                        event.extra[1] = if stored & TASK_NAME_ID != 0 {
+                            self.string(tables, stored & !TASK_NAME_ID)
+                        } else {
+                            u64::from(self.intern_string(&tables.extra_string(stored)).0)
+                        };
                     }
-                    if let Some(spec) = ty.spec() {
+                    // Most events name no string or stack: the masks tell at a glance. The
+                    // spec's lists keep the order handles are handed out in, part of the IR.
+                    let IdArgs { strings, stacks } = ID_ARGS[usize::from(ty.0)];
+                    if strings | stacks != 0
+                        && let Some(spec) = ty.spec()
+                    {
                         for &position in spec.string_args {
                             event.args[position - 1] = self.string(tables, event.args[position - 1]);
                         }
@@ -296,55 +306,46 @@ impl Builder {
         let changed = u8::from(event.m != previous.m)
             | u8::from(event.p != previous.p) << 1
             | u8::from(event.g != previous.g) << 2;
-        // The record is built on the stack and appended with one copy: the longest has two
-        // bytes and eleven varints.
-        let mut record = Record { bytes: [0; 2 + 11 * MAX_VARINT_LEN], len: 2 };
-        record.bytes[0] = event.ty;
-        record.bytes[1] = changed;
-        record.push(zigzag(event.time.wrapping_sub(previous.time)));
+        // Bytes go straight into the stream: the longest record (two bytes and eleven
+        // varints) always fits in what is reserved here, so no push reallocates.
+        let events = &mut self.ir.events;
+        events.reserve(2 + 11 * MAX_VARINT_LEN);
+        events.push(event.ty);
+        events.push(changed);
+        push_varint(events, zigzag(event.time.wrapping_sub(previous.time)));
         for (bit, value) in [(1, event.m), (2, event.p), (4, event.g)] {
             if changed & bit != 0 {
-                record.push(zigzag(value));
+                push_varint(events, zigzag(value));
             }
         }
         let counts = self.value_counts[event.ty as usize];
         for &arg in &event.args[..usize::from(counts.args)] {
-            record.push(arg);
+            push_varint(events, arg);
         }
         for &extra in &event.extra[..usize::from(counts.extra)] {
-            record.push(extra);
+            push_varint(events, extra);
         }
         if event.ty == SYNC_TYPE {
             // Syncs that open a generation name it; the others (the end, damage) do not.
             let index = if event.generation == u32::MAX { 0 } else { self.ir.generations.len() as u64 };
-            record.push(index);
+            push_varint(events, index);
             if index != 0 {
                 self.decoder_generation = index as u32 - 1;
             }
         }
-        self.ir.events.extend_from_slice(&record.bytes[..record.len]);
         self.ir.event_count += 1;
         self.previous = *event;
     }
 }
 
-/// One encoded event, built in place.
-struct Record {
-    bytes: [u8; 2 + 11 * MAX_VARINT_LEN],
-    len: usize,
-}
-
-impl Record {
-    #[inline]
-    fn push(&mut self, mut value: u64) {
-        while value >= 0x80 {
-            self.bytes[self.len] = value as u8 | 0x80;
-            self.len += 1;
-            value >>= 7;
-        }
-        self.bytes[self.len] = value as u8;
-        self.len += 1;
+/// Appends `value` to `bytes` as a uvarint.
+#[inline(always)]
+fn push_varint(bytes: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        bytes.push(value as u8 | 0x80);
+        value >>= 7;
     }
+    bytes.push(value as u8);
 }
 
 /// How many arguments and added values the IR stores for an event type.

@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind};
 use crate::event::{Event, NONE, SYNC_TYPE};
 use crate::generation::{CpuSample, Frequency, Generation, GenerationTables, Generations, NextGeneration};
 use crate::order::{BaseEvent, GenerationId, Ordering};
-use crate::spec::{EventClass, EventType, ID_ARGS, MAX_ARGS, Trailer};
+use crate::spec::{EventClass, EventType, FAST_ARG_COUNTS, ID_ARGS, NOT_FAST};
 use crate::varint::read_uvarint;
 use crate::version::Version;
 use crate::wire::Batch;
@@ -42,7 +42,7 @@ impl<'a> Cursor<'a> {
     /// (another class of record, a bad varint) is left to the wire decoder, which reports
     /// it exactly.
     #[inline]
-    fn next_event(&mut self, freq: Frequency, version: Version) -> Result<bool, Error> {
+    fn next_event(&mut self, freq: Frequency, fast_arg_counts: &[u8; 256]) -> Result<bool, Error> {
         while self.pos >= self.data.len() {
             self.batch += 1;
             self.pos = 0;
@@ -53,26 +53,28 @@ impl<'a> Cursor<'a> {
             }
         }
         let start = self.pos;
-        let ty = self.data[start];
-        let spec = match version.spec(EventType(ty)) {
-            Some(spec) if spec.class == EventClass::Timed && spec.trailer == Trailer::None => spec,
-            _ => return self.next_event_slow(freq),
-        };
-        let mut values = [0u64; MAX_ARGS];
-        let mut pos = start + 1;
-        for value in values.iter_mut().take(spec.args.len()) {
-            match read_uvarint(self.data, pos) {
-                Ok((v, next)) => {
-                    *value = v;
+        let data = self.data;
+        let ty = data[start];
+        let count = usize::from(fast_arg_counts[usize::from(ty)]);
+        if count == usize::from(NOT_FAST) {
+            return self.next_event_slow(freq);
+        }
+        // Each value goes straight to its field: an array filled value by value and then
+        // copied whole stalls the processor on the copy.
+        let Ok((dt, mut pos)) = read_uvarint(data, start + 1) else { return self.next_event_slow(freq) };
+        let mut args = [0u64; 4];
+        for arg in args.iter_mut().take(count) {
+            match read_uvarint(data, pos) {
+                Ok((value, next)) => {
+                    *arg = value;
                     pos = next;
                 }
                 Err(_) => return self.next_event_slow(freq),
             }
         }
         self.pos = pos;
-        let [dt, a, b, c, d] = values;
-        let batch = &self.batches[self.batch];
-        self.set_event(freq, ty, dt, [a, b, c, d], batch.data_offset() + start as u64);
+        let offset = self.batches[self.batch].data_offset() + start as u64;
+        self.set_event(freq, ty, dt, args, offset);
         Ok(true)
     }
 
@@ -191,7 +193,7 @@ impl<'a> Frontier<'a> {
 struct Current<'a> {
     number: u64,
     freq: Frequency,
-    version: Version,
+    fast_arg_counts: &'static [u8; 256],
     table_index: u32,
     frontier: Frontier<'a>,
     samples: VecDeque<CpuSample>,
@@ -314,17 +316,18 @@ impl<'a> V2Reader<'a> {
             self.order.adopt_names(&previous, table_index - 1);
         }
         self.tables.push(Some(generation.tables));
+        let fast_arg_counts = &FAST_ARG_COUNTS[(self.generations.version().minor() - 22) as usize];
         let mut frontier = Frontier::default();
         for (m, batches) in generation.batches {
             let mut cursor = Cursor::new(m, batches);
-            if cursor.next_event(generation.freq, self.generations.version())? {
+            if cursor.next_event(generation.freq, fast_arg_counts)? {
                 frontier.insert(cursor);
             }
         }
         self.current = Some(Current {
             number,
             freq: generation.freq,
-            version: self.generations.version(),
+            fast_arg_counts,
             table_index,
             frontier,
             samples: generation.cpu_samples.into(),
@@ -341,7 +344,7 @@ impl<'a> V2Reader<'a> {
         if !self.order.advance(&mut cursor.ev, &self.tables, generation, cursor.m, &mut cursor.m_slot, out)? {
             return Ok(false);
         }
-        if cursor.next_event(current.freq, current.version)? {
+        if cursor.next_event(current.freq, current.fast_arg_counts)? {
             current.frontier.update(i);
         } else {
             current.frontier.remove(i);

@@ -196,6 +196,36 @@ const fn build_id_args() -> [IdArgs; 256] {
     id_args
 }
 
+/// For each version's minor (index `minor - 22`, up to 1.26) and event type, how many
+/// arguments (after the time delta) a record of that type has when the reader's fast path can
+/// decode it: timed, no trailer, in that version's table; [`NOT_FAST`] otherwise. One load
+/// per record instead of a walk through the spec.
+pub(crate) static FAST_ARG_COUNTS: [[u8; 256]; 5] = build_fast_arg_counts();
+
+/// The [`FAST_ARG_COUNTS`] entry of a type the fast path leaves to the wire decoder.
+pub(crate) const NOT_FAST: u8 = u8::MAX;
+
+const fn build_fast_arg_counts() -> [[u8; 256]; 5] {
+    let table = build_table();
+    let mut counts = [[NOT_FAST; 256]; 5];
+    let mut minor = 0;
+    while minor < 5 {
+        let mut ty = 0;
+        while ty < 256 {
+            if let Some(spec) = &table[ty]
+                && matches!(spec.class, EventClass::Timed)
+                && matches!(spec.trailer, Trailer::None)
+                && spec.since <= 22 + minor as u32
+            {
+                counts[minor][ty] = (spec.args.len() - 1) as u8;
+            }
+            ty += 1;
+        }
+        minor += 1;
+    }
+    counts
+}
+
 /// The names of the experiments experimental events and batches belong to, by ID.
 pub const EXPERIMENTS: [&str; 2] = ["None", "AllocFree"];
 

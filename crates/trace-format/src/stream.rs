@@ -182,7 +182,11 @@ pub(crate) fn read_all<'a>(
     }
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<EventChunk>(CHUNKS_IN_FLIGHT);
+        // Consumed chunks go back to the ordering thread to be filled again: allocating and
+        // freeing a chunk's memory for every few thousand events costs more than the copy.
+        let (recycle, recycled) = std::sync::mpsc::sync_channel::<Vec<Event>>(CHUNKS_IN_FLIGHT + 2);
         let ordering = scope.spawn(move || {
+            let empty_chunk = || recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK_EVENTS));
             let mut chunk = EventChunk { tables: None, events: Vec::with_capacity(CHUNK_EVENTS) };
             let mut next = Vec::with_capacity(CHUNK_EVENTS);
             loop {
@@ -192,7 +196,7 @@ pub(crate) fn read_all<'a>(
                     if first.generation != chunk.events.first().map_or(first.generation, |e| e.generation)
                         || chunk.events.len() + next.len() > CHUNK_EVENTS
                     {
-                        let full = EventChunk { tables: None, events: Vec::with_capacity(CHUNK_EVENTS) };
+                        let full = EventChunk { tables: None, events: empty_chunk() };
                         if sender.send(std::mem::replace(&mut chunk, full)).is_err() {
                             return None; // The consumer stopped.
                         }
@@ -217,12 +221,14 @@ pub(crate) fn read_all<'a>(
             let _ = sender.send(chunk);
             None
         });
-        'chunks: for chunk in receiver {
+        'chunks: for mut chunk in receiver {
             for event in &chunk.events {
                 if !consume(event, chunk.tables.as_deref()) {
                     break 'chunks;
                 }
             }
+            chunk.events.clear();
+            let _ = recycle.try_send(chunk.events);
         }
         ordering.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
