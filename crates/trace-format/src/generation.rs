@@ -185,6 +185,13 @@ struct StackFrame {
     line: u64,
 }
 
+/// A name of a stack frame with a key unique to its text within the generation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyedName<'t> {
+    pub key: usize,
+    pub bytes: &'t [u8],
+}
+
 /// The lookup tables of one generation.
 #[derive(Debug, Default)]
 pub struct GenerationTables {
@@ -239,6 +246,22 @@ impl GenerationTables {
         let frames = span.map_or(&[][..], |s| &self.stack_frames[s.start..s.end]);
         let bytes = &self.string_bytes;
         frames.iter().map(move |f| (f.pc, &bytes[f.func.start..f.func.end], &bytes[f.file.start..f.file.end], f.line))
+    }
+
+    /// As [`stack_frames`](Self::stack_frames), with each name's position in the string
+    /// bytes: one key per distinct string of the generation (0 for the empty string), so that
+    /// a caller can cache what it makes of a name without hashing its bytes.
+    pub(crate) fn stack_frames_keyed(
+        &self,
+        id: u64,
+    ) -> impl Iterator<Item = (u64, KeyedName<'_>, KeyedName<'_>, u64)> + '_ {
+        let span = if id == 0 { None } else { self.stacks.get(id) };
+        let frames = span.map_or(&[][..], |s| &self.stack_frames[s.start..s.end]);
+        let name = |span: Span| KeyedName {
+            key: if span.start == span.end { 0 } else { span.start + 1 },
+            bytes: &self.string_bytes[span.start..span.end],
+        };
+        frames.iter().map(move |f| (f.pc, name(f.func), name(f.file), f.line))
     }
 
     pub(crate) fn add_extra_string(&self, text: Box<[u8]>) -> u64 {

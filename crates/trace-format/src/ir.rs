@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::details::{Details, event_details};
 use crate::error::Error;
 use crate::event::{Event, EventTables, ResolvedFrame, SYNC_TYPE};
-use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables, TASK_NAME_ID};
+use crate::generation::{ClockSnapshot, ExperimentalBatch, GenerationTables, KeyedName, TASK_NAME_ID};
 use crate::spec::{EventType, ID_ARGS, IdArgs};
 use crate::stream::{Reader, read_all};
 use crate::varint::{MAX_VARINT_LEN, read_uvarint};
@@ -148,6 +148,8 @@ struct Builder {
     /// Handles of the current generation's stacks and strings, by their IDs in the trace.
     generation_stacks: IdCache,
     generation_strings: IdCache,
+    /// Handles of the names of the current generation's frames, by their keys.
+    generation_frame_names: FxHashMap<usize, StringHandle>,
     current_table: u32,
     previous: Event,
     /// The generation index the decoder will have reached at the next event.
@@ -181,6 +183,7 @@ impl Builder {
             stacks: FxHashMap::default(),
             generation_stacks: IdCache::default(),
             generation_strings: IdCache::default(),
+            generation_frame_names: FxHashMap::default(),
             current_table: u32::MAX,
             value_counts: value_counts(),
             previous: BEFORE_FIRST_EVENT,
@@ -222,13 +225,25 @@ impl Builder {
         u64::from(handle.0)
     }
 
+    /// The handle of a frame's function or file name: the same few names recur in most
+    /// stacks, so they are looked up by their key in the generation before their bytes are
+    /// hashed.
+    fn frame_name(&mut self, name: KeyedName<'_>) -> StringHandle {
+        if let Some(&handle) = self.generation_frame_names.get(&name.key) {
+            return handle;
+        }
+        let handle = self.intern_string(name.bytes);
+        self.generation_frame_names.insert(name.key, handle);
+        handle
+    }
+
     fn stack(&mut self, tables: &GenerationTables, id: u64) -> u64 {
         if let Some(handle) = self.generation_stacks.get(id) {
             return u64::from(handle);
         }
         let mut frames = Vec::new();
-        for (pc, func, file, line) in tables.stack_frames(id) {
-            let frame = Frame { pc, func: self.intern_string(func), file: self.intern_string(file), line };
+        for (pc, func, file, line) in tables.stack_frames_keyed(id) {
+            let frame = Frame { pc, func: self.frame_name(func), file: self.frame_name(file), line };
             let next = FrameHandle(self.ir.frames.len() as u32);
             let handle = *self.frames.entry(frame).or_insert(next);
             if handle == next {
@@ -247,6 +262,7 @@ impl Builder {
             self.current_table = event.generation;
             self.generation_stacks.clear();
             self.generation_strings.clear();
+            self.generation_frame_names.clear();
             let info = tables.map(|t| GenerationInfo {
                 number: t.number(),
                 clock: t.clock,
@@ -306,46 +322,60 @@ impl Builder {
         let changed = u8::from(event.m != previous.m)
             | u8::from(event.p != previous.p) << 1
             | u8::from(event.g != previous.g) << 2;
-        // Bytes go straight into the stream: the longest record (two bytes and eleven
-        // varints) always fits in what is reserved here, so no push reallocates.
-        let events = &mut self.ir.events;
-        events.reserve(2 + 11 * MAX_VARINT_LEN);
-        events.push(event.ty);
-        events.push(changed);
-        push_varint(events, zigzag(event.time.wrapping_sub(previous.time)));
+        // The record is built in a local buffer, its length in a register, and appended as
+        // a whole buffer (a copy of constant size, done inline) of which its length is kept.
+        let mut record = Record { bytes: [0; RECORD_CAPACITY], len: 2 };
+        record.bytes[0] = event.ty;
+        record.bytes[1] = changed;
+        record.push(zigzag(event.time.wrapping_sub(previous.time)));
         for (bit, value) in [(1, event.m), (2, event.p), (4, event.g)] {
             if changed & bit != 0 {
-                push_varint(events, zigzag(value));
+                record.push(zigzag(value));
             }
         }
         let counts = self.value_counts[event.ty as usize];
         for &arg in &event.args[..usize::from(counts.args)] {
-            push_varint(events, arg);
+            record.push(arg);
         }
         for &extra in &event.extra[..usize::from(counts.extra)] {
-            push_varint(events, extra);
+            record.push(extra);
         }
         if event.ty == SYNC_TYPE {
             // Syncs that open a generation name it; the others (the end, damage) do not.
             let index = if event.generation == u32::MAX { 0 } else { self.ir.generations.len() as u64 };
-            push_varint(events, index);
+            record.push(index);
             if index != 0 {
                 self.decoder_generation = index as u32 - 1;
             }
         }
+        let start = self.ir.events.len();
+        self.ir.events.extend_from_slice(&record.bytes);
+        self.ir.events.truncate(start + record.len);
         self.ir.event_count += 1;
         self.previous = *event;
     }
 }
 
-/// Appends `value` to `bytes` as a uvarint.
-#[inline(always)]
-fn push_varint(bytes: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        bytes.push(value as u8 | 0x80);
-        value >>= 7;
+/// The longest record: two bytes and eleven varints.
+const RECORD_CAPACITY: usize = 2 + 11 * MAX_VARINT_LEN;
+
+/// One encoded event, built in place.
+struct Record {
+    bytes: [u8; RECORD_CAPACITY],
+    len: usize,
+}
+
+impl Record {
+    #[inline(always)]
+    fn push(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.bytes[self.len] = value as u8 | 0x80;
+            self.len += 1;
+            value >>= 7;
+        }
+        self.bytes[self.len] = value as u8;
+        self.len += 1;
     }
-    bytes.push(value as u8);
 }
 
 /// How many arguments and added values the IR stores for an event type.

@@ -749,6 +749,7 @@ impl<'h> Handler<'h, '_> {
         Ok(Step::Accept(cur))
     }
 
+    #[inline(always)]
     fn running_goroutine(&mut self, cur: Ctx) -> Result<&mut GState, String> {
         let ty = self.ev.ty;
         let Some(state) = self.o.gs.get_mut(&cur.g) else {
@@ -760,6 +761,7 @@ impl<'h> Handler<'h, '_> {
         Ok(state)
     }
 
+    #[inline(always)]
     fn go_stop_exec(mut self, cur: Ctx, emit: &mut Emit<'_>) -> Outcome {
         check(cur, USER)?;
         let ty = EventType(self.ev.ty);
@@ -775,6 +777,7 @@ impl<'h> Handler<'h, '_> {
         Ok(Step::Accept(Ctx { g: NONE, ..cur }))
     }
 
+    #[inline(always)]
     fn go_start(self, cur: Ctx, emit: &mut Emit<'_>) -> Outcome {
         let gid = as_id(self.ev.args[0]);
         let seq = self.seq(self.ev.args[1]);
@@ -789,6 +792,7 @@ impl<'h> Handler<'h, '_> {
         Ok(Step::Accept(Ctx { g: gid, ..cur }))
     }
 
+    #[inline(always)]
     fn go_unblock(self, cur: Ctx, emit: &mut Emit<'_>) -> Outcome {
         let gid = as_id(self.ev.args[0]);
         let seq = self.seq(self.ev.args[1]);
