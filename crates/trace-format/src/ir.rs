@@ -216,10 +216,17 @@ impl Builder {
         handle
     }
 
+    #[inline(always)]
     fn string(&mut self, tables: &GenerationTables, id: u64) -> u64 {
-        if let Some(handle) = self.generation_strings.get(id) {
-            return u64::from(handle);
+        match self.generation_strings.get(id) {
+            Some(handle) => u64::from(handle),
+            None => self.new_string(tables, id),
         }
+    }
+
+    /// [`string`](Self::string) for an ID met for the first time in the generation.
+    #[inline(never)]
+    fn new_string(&mut self, tables: &GenerationTables, id: u64) -> u64 {
         let handle = self.intern_string(tables.string(id).unwrap_or_default());
         self.generation_strings.insert(id, handle.0);
         u64::from(handle.0)
@@ -237,10 +244,17 @@ impl Builder {
         handle
     }
 
+    #[inline(always)]
     fn stack(&mut self, tables: &GenerationTables, id: u64) -> u64 {
-        if let Some(handle) = self.generation_stacks.get(id) {
-            return u64::from(handle);
+        match self.generation_stacks.get(id) {
+            Some(handle) => u64::from(handle),
+            None => self.new_stack(tables, id),
         }
+    }
+
+    /// [`stack`](Self::stack) for an ID met for the first time in the generation.
+    #[inline(never)]
+    fn new_stack(&mut self, tables: &GenerationTables, id: u64) -> u64 {
         let mut frames = Vec::new();
         for (pc, func, file, line) in tables.stack_frames_keyed(id) {
             let frame = Frame { pc, func: self.frame_name(func), file: self.frame_name(file), line };
@@ -256,6 +270,7 @@ impl Builder {
         u64::from(handle.0)
     }
 
+    #[inline(always)]
     fn add(&mut self, mut event: Event, tables: Option<&GenerationTables>) {
         if event.ty == SYNC_TYPE && event.generation != u32::MAX && event.generation != self.current_table {
             // A new generation: its IDs mean something new.
