@@ -151,7 +151,10 @@ struct Builder {
     /// Handles of the names of the current generation's frames, by their keys.
     generation_frame_names: FxHashMap<usize, StringHandle>,
     current_table: u32,
-    previous: Event,
+    /// What the next record is encoded against.
+    previous: EncodedContext,
+    /// The record being encoded, kept between events so that it is not cleared for each.
+    record: [u8; RECORD_CAPACITY],
     /// The generation index the decoder will have reached at the next event.
     decoder_generation: u32,
     value_counts: [ValueCounts; 256],
@@ -186,7 +189,13 @@ impl Builder {
             generation_frame_names: FxHashMap::default(),
             current_table: u32::MAX,
             value_counts: value_counts(),
-            previous: BEFORE_FIRST_EVENT,
+            previous: EncodedContext {
+                time: BEFORE_FIRST_EVENT.time,
+                m: BEFORE_FIRST_EVENT.m,
+                p: BEFORE_FIRST_EVENT.p,
+                g: BEFORE_FIRST_EVENT.g,
+            },
+            record: [0; RECORD_CAPACITY],
             decoder_generation: u32::MAX,
         };
         builder.intern_string(b"");
@@ -302,7 +311,7 @@ impl Builder {
                             u64::from(self.intern_string(&tables.extra_string(stored)).0)
                         };
                     }
-                    // Most events name no string or stack: the masks tell at a glance. The
+                    // Events that name no string or stack are told by their masks alone. The
                     // spec's lists keep the order handles are handed out in, part of the IR.
                     let IdArgs { strings, stacks } = ID_ARGS[usize::from(ty.0)];
                     if strings | stacks != 0
@@ -339,7 +348,7 @@ impl Builder {
             | u8::from(event.g != previous.g) << 2;
         // The record is built in a local buffer, its length in a register, and appended as
         // a whole buffer (a copy of constant size, done inline) of which its length is kept.
-        let mut record = Record { bytes: [0; RECORD_CAPACITY], len: 2 };
+        let mut record = Record { bytes: &mut self.record, len: 2 };
         record.bytes[0] = event.ty;
         record.bytes[1] = changed;
         record.push(zigzag(event.time.wrapping_sub(previous.time)));
@@ -363,24 +372,34 @@ impl Builder {
                 self.decoder_generation = index as u32 - 1;
             }
         }
+        let len = record.len;
         let start = self.ir.events.len();
-        self.ir.events.extend_from_slice(&record.bytes);
-        self.ir.events.truncate(start + record.len);
+        self.ir.events.extend_from_slice(&self.record);
+        self.ir.events.truncate(start + len);
         self.ir.event_count += 1;
-        self.previous = *event;
+        self.previous = EncodedContext { time: event.time, m: event.m, p: event.p, g: event.g };
     }
 }
 
 /// The longest record: two bytes and eleven varints.
 const RECORD_CAPACITY: usize = 2 + 11 * MAX_VARINT_LEN;
 
+/// What a record is delta-encoded against: the previous event's time and context.
+#[derive(Debug, Clone, Copy)]
+struct EncodedContext {
+    time: i64,
+    m: i64,
+    p: i64,
+    g: i64,
+}
+
 /// One encoded event, built in place.
-struct Record {
-    bytes: [u8; RECORD_CAPACITY],
+struct Record<'b> {
+    bytes: &'b mut [u8; RECORD_CAPACITY],
     len: usize,
 }
 
-impl Record {
+impl Record<'_> {
     #[inline(always)]
     fn push(&mut self, mut value: u64) {
         while value >= 0x80 {
