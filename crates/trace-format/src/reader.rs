@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, NONE, SYNC_TYPE};
@@ -189,6 +190,56 @@ impl<'a> Frontier<'a> {
     }
 }
 
+/// Where the reader gets its generations: read when needed, or read ahead by a loader thread
+/// (see [`V2Reader::load_ahead`]) so that ordering one overlaps reading the next.
+enum GenerationSource<'a> {
+    Inline(Generations<'a>),
+    LoadedAhead { version: Version, receiver: Receiver<LoadedGeneration<'a>> },
+}
+
+/// A generation as [`Generations`] gives it, with the read error it deferred to after it.
+pub(crate) struct LoadedGeneration<'a> {
+    next: NextGeneration<'a>,
+    deferred: Option<Error>,
+}
+
+impl<'a> GenerationSource<'a> {
+    fn version(&self) -> Version {
+        match self {
+            GenerationSource::Inline(generations) => generations.version(),
+            GenerationSource::LoadedAhead { version, .. } => *version,
+        }
+    }
+
+    fn next(&mut self) -> LoadedGeneration<'a> {
+        match self {
+            GenerationSource::Inline(generations) => load(generations),
+            // The loader stops after the last generation: nothing more follows.
+            GenerationSource::LoadedAhead { receiver, .. } => {
+                receiver.recv().unwrap_or(LoadedGeneration { next: NextGeneration::End, deferred: None })
+            }
+        }
+    }
+}
+
+fn load<'a>(generations: &mut Generations<'a>) -> LoadedGeneration<'a> {
+    let next = generations.next_generation();
+    LoadedGeneration { next, deferred: generations.take_deferred() }
+}
+
+/// Reads the generations of `generations` in order and hands each to `sender`, one at a time
+/// (a generation is read while the one before is ordered), until the last or until the
+/// receiver is gone.
+pub(crate) fn load_generations<'a>(mut generations: Generations<'a>, sender: SyncSender<LoadedGeneration<'a>>) {
+    loop {
+        let loaded = load(&mut generations);
+        let last = !matches!(loaded.next, NextGeneration::Generation(_));
+        if sender.send(loaded).is_err() || last {
+            return;
+        }
+    }
+}
+
 /// The generation being ordered.
 struct Current<'a> {
     number: u64,
@@ -205,7 +256,7 @@ struct Current<'a> {
 /// Yields `Ok(event)` for every event, then `None`; on damage, the events before it and then
 /// one `Err`, after which it yields nothing.
 pub(crate) struct V2Reader<'a> {
-    generations: Generations<'a>,
+    generations: GenerationSource<'a>,
     /// The tables of each generation met so far, by index; only the current generation's
     /// are kept, so that memory stays bounded by one generation.
     tables: Vec<Option<Arc<GenerationTables>>>,
@@ -235,7 +286,7 @@ impl<'a> V2Reader<'a> {
     /// Starts reading the trace in `bytes`.
     pub fn new(bytes: &'a [u8]) -> Result<V2Reader<'a>, Error> {
         Ok(V2Reader {
-            generations: Generations::new(bytes)?,
+            generations: GenerationSource::Inline(Generations::new(bytes)?),
             tables: Vec::new(),
             current: None,
             order: Ordering::new(),
@@ -257,6 +308,22 @@ impl<'a> V2Reader<'a> {
     /// measures progress.
     pub fn consumed_offset(&self) -> u64 {
         self.consumed
+    }
+
+    /// Hands the reading of generations to the caller, who is to run [`load_generations`]
+    /// on another thread with what this returns: the reader then receives each generation
+    /// ready-made. Only the next generation is read ahead, so memory stays bounded. Gives
+    /// nothing if reading has started.
+    pub(crate) fn load_ahead(&mut self) -> Option<(Generations<'a>, SyncSender<LoadedGeneration<'a>>)> {
+        if self.syncs != 0 || self.done || !matches!(self.generations, GenerationSource::Inline(_)) {
+            return None;
+        }
+        // A rendezvous channel: the loader holds at most one generation it has read.
+        let (sender, receiver) = std::sync::mpsc::sync_channel(0);
+        let version = self.generations.version();
+        let source = std::mem::replace(&mut self.generations, GenerationSource::LoadedAhead { version, receiver });
+        let GenerationSource::Inline(generations) = source else { return None };
+        Some((generations, sender))
     }
 
     /// The trace's format version.
@@ -287,9 +354,10 @@ impl<'a> V2Reader<'a> {
             self.pending = Some(error);
             return Ok(self.sync(u32::MAX, self.last_ts));
         }
-        match self.generations.next_generation() {
+        let LoadedGeneration { next, deferred } = self.generations.next();
+        match next {
             NextGeneration::Generation(generation) => {
-                if let Some(error) = self.generations.take_deferred() {
+                if let Some(error) = deferred {
                     self.pending = Some(error);
                     self.synced = false;
                 }

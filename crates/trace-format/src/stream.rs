@@ -7,7 +7,7 @@ use crate::details::{Details, event_details};
 use crate::error::Error;
 use crate::event::{Event, SYNC_TYPE, StateTransition, state_transition};
 use crate::generation::GenerationTables;
-use crate::reader::V2Reader;
+use crate::reader::{V2Reader, load_generations};
 use crate::v1;
 use crate::version::Version;
 
@@ -156,8 +156,9 @@ const CHUNKS_IN_FLIGHT: usize = 8;
 /// consumed.
 ///
 /// With more than one thread in the current rayon pool, ordering runs on a thread of its own
-/// while `consume` runs on the calling thread, so the two overlap; the events and their order
-/// are the same either way.
+/// while `consume` runs on the calling thread, so the two overlap, and a Go 1.22+ trace's next
+/// generation is read on a third while the current one is ordered; the events and their
+/// order are the same either way.
 pub(crate) fn read_all<'a>(
     mut reader: Reader<'a>,
     progress: impl FnMut(u64) + Send,
@@ -181,6 +182,13 @@ pub(crate) fn read_all<'a>(
         return None;
     }
     std::thread::scope(|scope| {
+        // A third thread reads each generation's batches and tables while the one before is
+        // ordered; it waits most of the time, so it costs the other two little.
+        if let Source::V2(v2) = &mut reader.source
+            && let Some((generations, sender)) = v2.load_ahead()
+        {
+            scope.spawn(move || load_generations(generations, sender));
+        }
         let (sender, receiver) = std::sync::mpsc::sync_channel::<EventChunk>(CHUNKS_IN_FLIGHT);
         // Consumed chunks go back to the ordering thread to be filled again: allocating and
         // freeing a chunk's memory for every few thousand events costs more than the copy.
