@@ -142,9 +142,9 @@ fn unzigzag(v: u64) -> i64 {
 /// Builds an IR from the ordered stream of a trace.
 struct Builder {
     ir: TraceIr,
-    strings: FxHashMap<Box<[u8]>, StringHandle>,
+    strings: SliceIndex,
     frames: FxHashMap<Frame, FrameHandle>,
-    stacks: FxHashMap<Box<[FrameHandle]>, StackHandle>,
+    stacks: SliceIndex,
     /// Handles of the current generation's stacks and strings, by their IDs in the trace.
     generation_stacks: IdCache,
     generation_strings: IdCache,
@@ -181,9 +181,9 @@ impl Builder {
                 checkpoints: Vec::new(),
                 error: None,
             },
-            strings: FxHashMap::default(),
+            strings: SliceIndex::default(),
             frames: FxHashMap::default(),
-            stacks: FxHashMap::default(),
+            stacks: SliceIndex::default(),
             generation_stacks: IdCache::default(),
             generation_strings: IdCache::default(),
             generation_frame_names: FxHashMap::default(),
@@ -199,30 +199,36 @@ impl Builder {
             decoder_generation: u32::MAX,
         };
         builder.intern_string(b"");
-        builder.intern_stack(Box::new([]));
+        builder.intern_stack(&[]);
         builder
     }
 
     fn intern_string(&mut self, bytes: &[u8]) -> StringHandle {
-        if let Some(&handle) = self.strings.get(bytes) {
-            return handle;
+        let ir = &mut self.ir;
+        let stored = |handle: u32| slice_of(&ir.string_bytes, &ir.string_ends, handle);
+        let (hash, found) = self.strings.find(bytes, stored);
+        if let Some(handle) = found {
+            return StringHandle(handle);
         }
-        let handle = StringHandle(self.ir.string_ends.len() as u32);
-        self.ir.string_bytes.extend_from_slice(bytes);
-        self.ir.string_ends.push(self.ir.string_bytes.len() as u32);
-        self.strings.insert(bytes.into(), handle);
-        handle
+        let handle = ir.string_ends.len() as u32;
+        ir.string_bytes.extend_from_slice(bytes);
+        ir.string_ends.push(ir.string_bytes.len() as u32);
+        self.strings.insert(hash, handle);
+        StringHandle(handle)
     }
 
-    fn intern_stack(&mut self, frames: Box<[FrameHandle]>) -> StackHandle {
-        if let Some(&handle) = self.stacks.get(&frames) {
-            return handle;
+    fn intern_stack(&mut self, frames: &[FrameHandle]) -> StackHandle {
+        let ir = &mut self.ir;
+        let stored = |handle: u32| slice_of(&ir.stack_frames, &ir.stack_ends, handle);
+        let (hash, found) = self.stacks.find(frames, stored);
+        if let Some(handle) = found {
+            return StackHandle(handle);
         }
-        let handle = StackHandle(self.ir.stack_ends.len() as u32);
-        self.ir.stack_frames.extend_from_slice(&frames);
-        self.ir.stack_ends.push(self.ir.stack_frames.len() as u32);
-        self.stacks.insert(frames, handle);
-        handle
+        let handle = ir.stack_ends.len() as u32;
+        ir.stack_frames.extend_from_slice(frames);
+        ir.stack_ends.push(ir.stack_frames.len() as u32);
+        self.stacks.insert(hash, handle);
+        StackHandle(handle)
     }
 
     #[inline(always)]
@@ -274,7 +280,7 @@ impl Builder {
             }
             frames.push(handle);
         }
-        let handle = self.intern_stack(frames.into());
+        let handle = self.intern_stack(&frames);
         self.generation_stacks.insert(id, handle.0);
         u64::from(handle.0)
     }
@@ -421,6 +427,58 @@ struct ValueCounts {
 
 fn value_counts() -> [ValueCounts; 256] {
     std::array::from_fn(|ty| ValueCounts { args: arg_count(ty as u8) as u8, extra: extra_count(ty as u8) as u8 })
+}
+
+/// Finds slices already stored in one of the IR's flat tables (strings, stacks) by their
+/// content: a map from the content's hash to the first handle with that hash, the rare other
+/// contents with the same hash aside. Nothing is copied or allocated per entry.
+#[derive(Default)]
+struct SliceIndex {
+    first: FxHashMap<u64, u32>,
+    same_hash: FxHashMap<u64, Vec<u32>>,
+}
+
+impl SliceIndex {
+    /// The content's hash, and the handle of a stored equal slice if there is one;
+    /// `stored` gives the slice behind a handle.
+    fn find<'s, T: std::hash::Hash + Eq + 's>(
+        &self,
+        content: &[T],
+        stored: impl Fn(u32) -> &'s [T],
+    ) -> (u64, Option<u32>) {
+        let hash = {
+            let mut hasher = rustc_hash::FxHasher::default();
+            std::hash::Hash::hash(content, &mut hasher);
+            std::hash::Hasher::finish(&hasher)
+        };
+        (hash, self.find_hashed(hash, content, stored))
+    }
+
+    fn find_hashed<'s, T: Eq + 's>(&self, hash: u64, content: &[T], stored: impl Fn(u32) -> &'s [T]) -> Option<u32> {
+        let &first = self.first.get(&hash)?;
+        if stored(first) == content {
+            return Some(first);
+        }
+        let others = self.same_hash.get(&hash).map_or(&[][..], Vec::as_slice);
+        others.iter().copied().find(|&handle| stored(handle) == content)
+    }
+
+    /// Records `handle` for a content of `hash` that [`find`](Self::find) did not find.
+    fn insert(&mut self, hash: u64, handle: u32) {
+        match self.first.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(handle);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => self.same_hash.entry(hash).or_default().push(handle),
+        }
+    }
+}
+
+/// Entry `handle` of a flat table: `items` cut at `ends`.
+fn slice_of<'t, T>(items: &'t [T], ends: &[u32], handle: u32) -> &'t [T] {
+    let end = ends[handle as usize] as usize;
+    let start = handle.checked_sub(1).map_or(0, |previous| ends[previous as usize] as usize);
+    &items[start..end]
 }
 
 /// Maps a generation's string or stack IDs to IR handles: a vector for the usual small IDs, a
@@ -755,6 +813,23 @@ impl Iterator for IrEvents<'_> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn slice_index_tells_apart_contents_with_the_same_hash() {
+        let table: [&[u8]; 3] = [b"first", b"second", b"third"];
+        let stored = |handle: u32| table[handle as usize];
+        let mut index = SliceIndex::default();
+        for handle in 0..3 {
+            // All under one hash, as a collision would put them.
+            assert_eq!(index.find_hashed(7, table[handle as usize], stored), None);
+            index.insert(7, handle);
+        }
+        for handle in 0..3 {
+            assert_eq!(index.find_hashed(7, table[handle as usize], stored), Some(handle));
+        }
+        assert_eq!(index.find_hashed(7, b"fourth", stored), None);
+        assert_eq!(index.find_hashed(8, b"first", stored), None);
+    }
 
     fn event_strategy() -> impl Strategy<Value = Event> {
         let types: Vec<u8> = (0..=255u8)
