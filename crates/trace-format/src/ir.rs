@@ -204,31 +204,11 @@ impl Builder {
     }
 
     fn intern_string(&mut self, bytes: &[u8]) -> StringHandle {
-        let ir = &mut self.ir;
-        let stored = |handle: u32| slice_of(&ir.string_bytes, &ir.string_ends, handle);
-        let (hash, found) = self.strings.find(bytes, stored);
-        if let Some(handle) = found {
-            return StringHandle(handle);
-        }
-        let handle = ir.string_ends.len() as u32;
-        ir.string_bytes.extend_from_slice(bytes);
-        ir.string_ends.push(ir.string_bytes.len() as u32);
-        self.strings.insert(hash, handle);
-        StringHandle(handle)
+        StringHandle(self.strings.intern(&mut self.ir.string_bytes, &mut self.ir.string_ends, bytes))
     }
 
     fn intern_stack(&mut self, frames: &[FrameHandle]) -> StackHandle {
-        let ir = &mut self.ir;
-        let stored = |handle: u32| slice_of(&ir.stack_frames, &ir.stack_ends, handle);
-        let (hash, found) = self.stacks.find(frames, stored);
-        if let Some(handle) = found {
-            return StackHandle(handle);
-        }
-        let handle = ir.stack_ends.len() as u32;
-        ir.stack_frames.extend_from_slice(frames);
-        ir.stack_ends.push(ir.stack_frames.len() as u32);
-        self.stacks.insert(hash, handle);
-        StackHandle(handle)
+        StackHandle(self.stacks.intern(&mut self.ir.stack_frames, &mut self.ir.stack_ends, frames))
     }
 
     #[inline(always)]
@@ -461,6 +441,25 @@ impl SliceIndex {
         }
         let others = self.same_hash.get(&hash).map_or(&[][..], Vec::as_slice);
         others.iter().copied().find(|&handle| stored(handle) == content)
+    }
+
+    /// The handle of `content` in the flat table `items` cut at `ends`, which this index
+    /// covers: an equal stored slice's, or a new one's.
+    fn intern<T: std::hash::Hash + Eq + Copy>(
+        &mut self,
+        items: &mut Vec<T>,
+        ends: &mut Vec<u32>,
+        content: &[T],
+    ) -> u32 {
+        let (hash, found) = self.find(content, |handle| slice_of(items, ends, handle));
+        if let Some(handle) = found {
+            return handle;
+        }
+        let handle = ends.len() as u32;
+        items.extend_from_slice(content);
+        ends.push(items.len() as u32);
+        self.insert(hash, handle);
+        handle
     }
 
     /// Records `handle` for a content of `hash` that [`find`](Self::find) did not find.
