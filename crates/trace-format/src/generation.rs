@@ -56,15 +56,31 @@ pub struct ExperimentalBatch {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Frequency {
     ns_per_tick: f64,
+    /// `ns_per_tick` when it is a whole number (1 for a nanosecond clock, 64 for Go's usual
+    /// CPU-tick clock), else 0.
+    whole_ns_per_tick: u64,
 }
+
+/// Integers up to this are exact as floats.
+const EXACT_IN_FLOAT: u64 = 1 << f64::MANTISSA_DIGITS;
 
 impl Frequency {
     fn new(ticks_per_second: u64) -> Frequency {
-        Frequency { ns_per_tick: 1.0 / (ticks_per_second as f64 / 1e9) }
+        let ns_per_tick = 1.0 / (ticks_per_second as f64 / 1e9);
+        let whole = ns_per_tick >= 1.0 && ns_per_tick < EXACT_IN_FLOAT as f64 && ns_per_tick.fract() == 0.0;
+        Frequency { ns_per_tick, whole_ns_per_tick: if whole { ns_per_tick as u64 } else { 0 } }
     }
 
     #[inline]
     pub(crate) fn ns(self, ticks: u64) -> i64 {
+        // With a whole factor, the float product is the integer product whenever that is
+        // exact as a float: the conversions, slow and on every event, are skipped.
+        if self.whole_ns_per_tick != 0
+            && let Some(product) = ticks.checked_mul(self.whole_ns_per_tick)
+            && product < EXACT_IN_FLOAT
+        {
+            return product as i64;
+        }
         (ticks as f64 * self.ns_per_tick) as i64
     }
 }
@@ -713,6 +729,26 @@ impl<'a> Generations<'a> {
         match builder {
             Some(b) => b.finish(self.version, end_offset).map(Some),
             None => Err(Error::new(ErrorKind::Malformed("no frequency event found".into()), end_offset)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod frequency_tests {
+    use super::*;
+
+    /// The integer shortcut gives what the float formula gives, at the edges of exactness.
+    #[test]
+    fn frequency_shortcut_matches_the_float_formula() {
+        for ticks_per_second in [1_000_000_000, 15_625_000, 1_000_000, 3_000_000_000, 2_400_000_000, 7, 1] {
+            let freq = Frequency::new(ticks_per_second);
+            let float = |ticks: u64| (ticks as f64 * freq.ns_per_tick) as i64;
+            let edges = [0, 1, 63, 1 << 40, EXACT_IN_FLOAT / 64 - 1, EXACT_IN_FLOAT / 64, EXACT_IN_FLOAT - 1];
+            for base in edges.into_iter().chain([EXACT_IN_FLOAT, EXACT_IN_FLOAT + 1, u64::MAX / 2, u64::MAX]) {
+                for ticks in [base, base.wrapping_add(1), base.wrapping_sub(1)] {
+                    assert_eq!(freq.ns(ticks), float(ticks), "{ticks_per_second} ticks/s, {ticks} ticks");
+                }
+            }
         }
     }
 }

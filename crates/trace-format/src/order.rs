@@ -392,8 +392,12 @@ impl Ordering {
             Step::NotYet => Ok(false),
             Step::Accept(new) => {
                 if m != NONE {
+                    // Two separate moves: the handler wrote the two values one by one, and
+                    // reading them back as one wide value would stall the processor (a store
+                    // cannot be forwarded to a wider load) on every event.
                     let state = &mut self.ms.states[slot].1;
                     state.p = new.p;
+                    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
                     state.g = new.g;
                 }
                 Ok(true)

@@ -60,34 +60,35 @@ impl<'a> Cursor<'a> {
         if count == usize::from(NOT_FAST) {
             return self.next_event_slow(freq);
         }
-        // Each value goes straight to its field: an array filled value by value and then
-        // copied whole stalls the processor on the copy.
         let Ok((dt, mut pos)) = read_uvarint(data, start + 1) else { return self.next_event_slow(freq) };
-        let mut args = [0u64; 4];
-        for arg in args.iter_mut().take(count) {
+        // Each value goes straight to its field: an array filled value by value and then
+        // copied whole would stall the processor on the copy (a wide load cannot take its
+        // value from narrower stores still in flight).
+        self.ev.args = [0; 4];
+        for i in 0..count.min(4) {
             match read_uvarint(data, pos) {
                 Ok((value, next)) => {
-                    *arg = value;
+                    self.ev.args[i] = value;
                     pos = next;
                 }
                 Err(_) => return self.next_event_slow(freq),
             }
         }
         self.pos = pos;
-        let offset = self.batches[self.batch].data_offset() + start as u64;
-        self.set_event(freq, ty, dt, args, offset);
+        self.ev.ty = ty;
+        self.ev.time = self.advance_time(freq, dt);
+        self.ev.offset = self.batches[self.batch].data_offset() + start as u64;
         Ok(true)
     }
 
-    /// Completes the event's time from the thread's last one, as Go does.
-    #[inline]
-    fn set_event(&mut self, freq: Frequency, ty: u8, dt: u64, args: [u64; 4], offset: u64) {
+    /// The time of the thread's next event, `dt` ticks after its last one, as Go computes it.
+    #[inline(always)]
+    fn advance_time(&mut self, freq: Frequency, dt: u64) -> i64 {
         if self.last_ts == 0 {
             self.last_ts = freq.ns(self.batches[self.batch].time());
         }
-        let time = freq.ns(dt).wrapping_add(self.last_ts);
-        self.last_ts = time;
-        self.ev = BaseEvent { ty, time, args, offset };
+        self.last_ts = freq.ns(dt).wrapping_add(self.last_ts);
+        self.last_ts
     }
 
     /// Reads the record at `pos` with the wire decoder: its error, or the error of an
@@ -106,7 +107,8 @@ impl<'a> Cursor<'a> {
         for (slot, &value) in args.iter_mut().zip(&raw[1..]) {
             *slot = value;
         }
-        self.set_event(freq, record.event_type().0, raw[0], args, record.offset());
+        let time = self.advance_time(freq, raw[0]);
+        self.ev = BaseEvent { ty: record.event_type().0, time, args, offset: record.offset() };
         Ok(true)
     }
 }
