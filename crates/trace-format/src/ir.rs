@@ -153,8 +153,6 @@ struct Builder {
     current_table: u32,
     /// What the next record is encoded against.
     previous: EncodedContext,
-    /// The record being encoded, kept between events so that it is not cleared for each.
-    record: [u8; RECORD_CAPACITY],
     /// The generation index the decoder will have reached at the next event.
     decoder_generation: u32,
     value_counts: [ValueCounts; 256],
@@ -195,7 +193,6 @@ impl Builder {
                 p: BEFORE_FIRST_EVENT.p,
                 g: BEFORE_FIRST_EVENT.g,
             },
-            record: [0; RECORD_CAPACITY],
             decoder_generation: u32::MAX,
         };
         builder.intern_string(b"");
@@ -332,9 +329,16 @@ impl Builder {
         let changed = u8::from(event.m != previous.m)
             | u8::from(event.p != previous.p) << 1
             | u8::from(event.g != previous.g) << 2;
-        // The record is built in a local buffer, its length in a register, and appended as
-        // a whole buffer (a copy of constant size, done inline) of which its length is kept.
-        let mut record = Record { bytes: &mut self.record, len: 2 };
+        // The record is written in place at the end of the stream, in room made for the
+        // longest record and cut to the record's length after. Building it elsewhere and
+        // copying it over would stall the processor on the copy (wide loads of bytes just
+        // stored one by one).
+        let start = self.ir.events.len();
+        self.ir.events.extend_from_slice(&[0; RECORD_CAPACITY]);
+        let Ok(room) = <&mut [u8; RECORD_CAPACITY]>::try_from(&mut self.ir.events[start..]) else {
+            unreachable!("room for one record was just made")
+        };
+        let mut record = Record { bytes: room, len: 2 };
         record.bytes[0] = event.ty;
         record.bytes[1] = changed;
         record.push(zigzag(event.time.wrapping_sub(previous.time)));
@@ -359,8 +363,6 @@ impl Builder {
             }
         }
         let len = record.len;
-        let start = self.ir.events.len();
-        self.ir.events.extend_from_slice(&self.record);
         self.ir.events.truncate(start + len);
         self.ir.event_count += 1;
         self.previous = EncodedContext { time: event.time, m: event.m, p: event.p, g: event.g };
