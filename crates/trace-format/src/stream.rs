@@ -190,8 +190,9 @@ pub(crate) fn read_all<'a>(
             scope.spawn(move || load_generations(generations, sender));
         }
         let (sender, receiver) = std::sync::mpsc::sync_channel::<EventChunk>(CHUNKS_IN_FLIGHT);
-        // Consumed chunks go back to the ordering thread to be filled again: allocating and
-        // freeing a chunk's memory for every few thousand events costs more than the copy.
+        // Consumed chunks go back to the ordering thread to be filled again, rather than
+        // allocating and freeing a chunk's memory (and faulting its pages in) every few
+        // thousand events.
         let (recycle, recycled) = std::sync::mpsc::sync_channel::<Vec<Event>>(CHUNKS_IN_FLIGHT + 2);
         let ordering = scope.spawn(move || {
             let empty_chunk = || recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK_EVENTS));
