@@ -455,13 +455,24 @@ impl<'a> V2Reader<'a> {
 
     fn fill_unchecked(&mut self, out: &mut Vec<Event>, target: usize) -> Result<(), Error> {
         let start = out.len();
+        let ordered = self.order_run(out, start, target);
+        // The run's events are checked and timed in one pass: an unknown string or stack ID
+        // ends the trace at its event, before any error ordering met after it.
+        self.check_and_time(out, start)?;
+        ordered
+    }
+
+    /// Orders events into `out` as [`fill`](Self::fill) describes, without checking their
+    /// string and stack IDs or making their times strictly increasing (see
+    /// [`check_and_time`](Self::check_and_time)).
+    fn order_run(&mut self, out: &mut Vec<Event>, start: usize, target: usize) -> Result<(), Error> {
         loop {
             let exhausted =
                 self.current.as_ref().is_none_or(|current| current.frontier.len() == 0 && current.samples.is_empty());
             if exhausted {
                 if out.len() == start {
                     let sync = self.next_generation()?;
-                    self.deliver(out, out.len(), sync)?;
+                    out.push(sync);
                 }
                 return Ok(());
             }
@@ -473,7 +484,7 @@ impl<'a> V2Reader<'a> {
     }
 
     /// Orders the current generation's next event (or CPU sample) into `out`, with the
-    /// events it implies.
+    /// events it implies; on an error, leaves `out` as it was.
     fn step(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
         let before = out.len();
         let current = self.current.as_mut().expect("a generation is installed");
@@ -482,51 +493,50 @@ impl<'a> V2Reader<'a> {
             && (current.frontier.len() == 0 || sample.time < current.frontier.time(0))
         {
             current.samples.pop_front();
-            let event = self.sample_event(sample, table_index);
-            return self.deliver(out, before, event);
+            out.push(self.sample_event(sample, table_index));
+            return Ok(());
         }
         match self.advance_any(out) {
-            Ok(()) if out.len() > before => {}
-            Ok(()) => return Err(Error::new(ErrorKind::Ordering("advancing queued no event".into()), 0)),
+            Ok(()) if out.len() > before => Ok(()),
+            Ok(()) => Err(Error::new(ErrorKind::Ordering("advancing queued no event".into()), 0)),
             Err(error) => {
                 out.truncate(before);
-                return Err(error);
+                Err(error)
             }
         }
-        // Check and time the step's events in place, as each is given. They all belong to
-        // the current generation, whose tables the reader holds.
-        let Some(tables) = self.tables.get(table_index as usize).and_then(Option::as_deref) else {
-            return Err(Error::new(ErrorKind::Ordering("no tables for the current generation".into()), 0));
-        };
+    }
+
+    /// Checks the string and stack IDs of the events of `out` from `start` on, in order, and
+    /// makes their times strictly increasing, as Go's reader does for each event it gives.
+    /// At the first event with an unknown ID, drops it and what follows and gives the error.
+    fn check_and_time(&mut self, out: &mut Vec<Event>, start: usize) -> Result<(), Error> {
         let mut last_ts = self.last_ts;
-        for (i, event) in out.iter_mut().enumerate().skip(before) {
-            if !table_ids_present(tables, event) {
-                let error = table_id_error(tables, event);
-                out.truncate(i);
-                return error;
+        let mut tables: Option<(u32, Option<&GenerationTables>)> = None;
+        for i in start..out.len() {
+            let event = &mut out[i];
+            let event_tables = match tables {
+                Some((index, found)) if index == event.generation => found,
+                _ => {
+                    let found = self.tables.get(event.generation as usize).and_then(Option::as_deref);
+                    tables = Some((event.generation, found));
+                    found
+                }
+            };
+            if let Some(event_tables) = event_tables
+                && !table_ids_present(event_tables, event)
+            {
+                let error = table_id_error(event_tables, event);
+                if error.is_err() {
+                    self.last_ts = last_ts;
+                    out.truncate(i);
+                    return error;
+                }
             }
             last_ts = strictly_after(last_ts, event.time);
             event.time = last_ts;
         }
         self.last_ts = last_ts;
         Ok(())
-    }
-
-    /// Appends `event` to `out` (whose events from `before` on belong to this step), checked
-    /// and timed.
-    fn deliver(&mut self, out: &mut Vec<Event>, before: usize, mut event: Event) -> Result<(), Error> {
-        debug_assert_eq!(out.len(), before);
-        self.check_table_ids(&event)?;
-        event.time = self.next_time(event.time);
-        out.push(event);
-        Ok(())
-    }
-
-    /// The time to give an event at `time`: times are made strictly increasing, as Go's
-    /// reader does.
-    fn next_time(&mut self, time: i64) -> i64 {
-        self.last_ts = strictly_after(self.last_ts, time);
-        self.last_ts
     }
 
     /// Advances the frontier's earliest thread if the engine accepts its event, else the
@@ -560,18 +570,6 @@ impl<'a> V2Reader<'a> {
         }
         let offset = current.frontier.heap.first().map_or(0, |&c| current.frontier.cursors[c as usize].ev.offset);
         Err(Error::new(ErrorKind::Ordering(message), offset))
-    }
-
-    /// Checks that the event's string and stack IDs exist in its generation.
-    #[inline]
-    fn check_table_ids(&self, event: &Event) -> Result<(), Error> {
-        let Some(tables) = self.tables.get(event.generation as usize).and_then(Option::as_deref) else {
-            return Ok(());
-        };
-        if table_ids_present(tables, event) {
-            return Ok(());
-        }
-        table_id_error(tables, event)
     }
 }
 
