@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
 use crate::spec::EventType;
+use crate::varint::read_uvarint;
 use crate::version::Version;
 use crate::wire::{Batch, BatchKind, Item, Record, WireReader};
 
@@ -183,6 +184,19 @@ impl<T: Copy + Default> IdTableBuilder<T> {
     fn finish(self) -> IdTable<T> {
         IdTable::new(self.entries)
     }
+}
+
+/// The ID, text and end of a well-formed `String` record at `pos` of a batch's records, or
+/// `None` for anything else (left to the wire decoder).
+#[inline]
+fn plain_string_record(data: &[u8], pos: usize) -> Option<(u64, &[u8], usize)> {
+    if *data.get(pos)? != EventType::String.0 {
+        return None;
+    }
+    let (id, after_id) = read_uvarint(data, pos + 1).ok()?;
+    let (len, after_len) = read_uvarint(data, after_id).ok()?;
+    let end = after_len.checked_add(usize::try_from(len).ok()?)?;
+    Some((id, data.get(after_len..end)?, end))
 }
 
 /// Where an entry's data lies in its table's arena.
@@ -419,7 +433,25 @@ impl<'a> GenerationBuilder<'a> {
         expected: EventType,
         what: &'static str,
     ) -> impl Iterator<Item = Result<Record<'a>, Error>> {
-        batch.records().skip(1).map(move |record| {
+        Self::checked(batch.records().skip(1), expected, what)
+    }
+
+    /// As [`section`](Self::section), from byte `pos` of the batch's records on.
+    fn section_from(
+        batch: &Batch<'a>,
+        pos: usize,
+        expected: EventType,
+        what: &'static str,
+    ) -> impl Iterator<Item = Result<Record<'a>, Error>> {
+        Self::checked(batch.records_from(pos), expected, what)
+    }
+
+    fn checked(
+        records: impl Iterator<Item = Result<Record<'a>, Error>>,
+        expected: EventType,
+        what: &'static str,
+    ) -> impl Iterator<Item = Result<Record<'a>, Error>> {
+        records.map(move |record| {
             let record = record?;
             if record.event_type() != expected {
                 return Err(malformed(format!("expected {what} event, got {}", record.event_type().0), &record));
@@ -429,24 +461,40 @@ impl<'a> GenerationBuilder<'a> {
     }
 
     fn add_strings(&mut self, batch: &Batch<'a>) -> Result<(), Error> {
-        for record in Self::section(batch, EventType::String, "string") {
+        // String tables hold most of a generation's records when a program logs (each log
+        // message is a string of its own): well-formed `String` records are read here
+        // directly, anything else by the wire decoder, which judges it exactly.
+        let data = batch.record_bytes();
+        let Some(Ok(marker)) = batch.records().next() else { return Ok(()) };
+        let mut pos = marker.encoded_len();
+        while pos < data.len() {
+            if let Some((id, text, next)) = plain_string_record(data, pos) {
+                self.add_string(id, text, batch.data_offset() + pos as u64)?;
+                pos = next;
+                continue;
+            }
+            let Some(record) = Self::section_from(batch, pos, EventType::String, "string").next() else { break };
             let record = record?;
-            let id = record.args()[0];
-            let data = record.data().unwrap_or_default();
-            if data.len() as u64 > MAX_STRING_LEN {
-                return Err(malformed(
-                    format!("invalid string size {}, maximum is {MAX_STRING_LEN}", data.len()),
-                    &record,
-                ));
-            }
-            if id == 0 || self.strings.contains(id) {
-                return Err(malformed(format!("multiple strings with the same ID: id={id}"), &record));
-            }
-            let bytes = &mut self.tables.string_bytes;
-            let start = bytes.len();
-            bytes.extend_from_slice(data);
-            self.strings.insert(id, Span { start, end: bytes.len() });
+            self.add_string(record.args()[0], record.data().unwrap_or_default(), record.offset())?;
+            pos += record.encoded_len();
         }
+        Ok(())
+    }
+
+    /// Adds string `id` of the record at `offset`, with Go's checks.
+    fn add_string(&mut self, id: u64, text: &[u8], offset: u64) -> Result<(), Error> {
+        if text.len() as u64 > MAX_STRING_LEN {
+            let message = format!("invalid string size {}, maximum is {MAX_STRING_LEN}", text.len());
+            return Err(Error::new(ErrorKind::Malformed(message), offset));
+        }
+        if id == 0 || self.strings.contains(id) {
+            let message = format!("multiple strings with the same ID: id={id}");
+            return Err(Error::new(ErrorKind::Malformed(message), offset));
+        }
+        let bytes = &mut self.tables.string_bytes;
+        let start = bytes.len();
+        bytes.extend_from_slice(text);
+        self.strings.insert(id, Span { start, end: bytes.len() });
         Ok(())
     }
 

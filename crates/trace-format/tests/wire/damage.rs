@@ -396,3 +396,59 @@ fn ordered(bytes: &[u8]) -> (Vec<trace_format::Event>, Option<Error>) {
     }
     (events, None)
 }
+
+/// String tables are read record by record with Go's checks, whichever way a record is
+/// decoded: duplicate and zero IDs, oversized strings and foreign records are reported at
+/// their own record.
+#[test]
+fn string_tables_are_checked_record_by_record() {
+    // The batch header for no thread is 23 bytes; the section marker takes one more, and a
+    // one-letter string with a small ID four.
+    let records = trace_format::HEADER_LEN as u64 + 23;
+    let long = vec![b'x'; 1025];
+    // The records after the marker, the error's message, and its record's place.
+    type Case<'c> = (&'c dyn Fn(&mut trace_format::writer::BatchWriter), String, u64);
+    let cases: [Case; 4] = [
+        (
+            &|b| {
+                b.string(1, b"a").string(2, b"b").string(1, b"c");
+            },
+            "multiple strings with the same ID: id=1".into(),
+            9,
+        ),
+        (
+            &|b| {
+                b.string(0, b"a");
+            },
+            "multiple strings with the same ID: id=0".into(),
+            1,
+        ),
+        (
+            &|b| {
+                b.string(1, b"a").string(2, &long);
+            },
+            "invalid string size 1025, maximum is 1024".into(),
+            5,
+        ),
+        (
+            &|b| {
+                b.string(1, b"a").event(EventType::Strings, &[]);
+            },
+            format!("expected string event, got {}", EventType::Strings.0),
+            5,
+        ),
+    ];
+    for (fill, message, at) in cases {
+        let mut w = TraceWriter::new(Version::Go126);
+        w.batch(1, u64::MAX, 10, |b| {
+            b.event(EventType::Strings, &[]);
+            fill(b);
+        });
+        w.end_of_generation();
+        // Tables are read (and judged) when their generation is, not by the wire dump.
+        let reader = trace_format::Reader::new(w.bytes()).expect("a valid header");
+        let e = reader.filter_map(Result::err).next().expect("the string table is bad");
+        assert_eq!(e.kind(), &ErrorKind::Malformed(message.clone()), "{e}");
+        assert_eq!(e.offset(), records + at, "{message}");
+    }
+}
