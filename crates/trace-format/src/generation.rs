@@ -272,10 +272,7 @@ impl GenerationTables {
 
     /// The frames of stack `id` as (pc, function, file, line); empty for ID 0 or an unknown ID.
     pub fn stack_frames(&self, id: u64) -> impl Iterator<Item = (u64, &[u8], &[u8], u64)> + '_ {
-        let span = if id == 0 { None } else { self.stacks.get(id) };
-        let frames = span.map_or(&[][..], |s| &self.stack_frames[s.start..s.end]);
-        let bytes = &self.string_bytes;
-        frames.iter().map(move |f| (f.pc, &bytes[f.func.start..f.func.end], &bytes[f.file.start..f.file.end], f.line))
+        self.stack_frames_keyed(id).map(|(pc, func, file, line)| (pc, func.bytes, file.bytes, line))
     }
 
     /// As [`stack_frames`](Self::stack_frames), with each name's position in the string
