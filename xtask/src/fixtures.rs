@@ -1,14 +1,35 @@
 //! `cargo xtask fixtures`: builds the Go programs of `fixtures/gen` with every toolchain of the
-//! corpus and writes their traces, or writes one big trace for benchmarks.
+//! corpus and writes their traces (the main corpus and the critical-path fixtures), or writes
+//! one big trace for benchmarks.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::go::{FIXTURE_VERSIONS, ORACLE_VERSION, Toolchain, cache_dir};
+use crate::go::{CRITICAL_PATH_VERSIONS, FIXTURE_VERSIONS, ORACLE_VERSION, Toolchain, cache_dir};
 use crate::{Result, big_trace_path, root, run_checked};
 
 /// Committed traces above this size are reported, to keep the corpus small.
 const LARGE_FIXTURE: u64 = 400 << 10;
+
+/// A set of committed fixture traces: the manifest in `fixtures/gen` that lists them, the
+/// directory their traces go to (one subdirectory per Go release) and the releases they are made
+/// with.
+struct Corpus {
+    manifest: &'static str,
+    dir: &'static str,
+    versions: &'static [&'static str],
+}
+
+/// The main corpus, which the goldens of `cargo xtask oracle --bless` are made from.
+const MAIN_CORPUS: Corpus =
+    Corpus { manifest: "fixtures/gen/manifest.tsv", dir: "fixtures/traces", versions: &FIXTURE_VERSIONS };
+
+/// Small traces whose critical path is known by construction (`fixtures/gen/critpath`).
+const CRITICAL_PATH_CORPUS: Corpus = Corpus {
+    manifest: "fixtures/gen/critical-path.tsv",
+    dir: "fixtures/critical-path",
+    versions: &CRITICAL_PATH_VERSIONS,
+};
 
 struct Entry {
     name: String,
@@ -16,8 +37,10 @@ struct Entry {
     args: Vec<String>,
 }
 
-fn manifest() -> Result<Vec<Entry>> {
-    let path = root().join("fixtures/gen/manifest.tsv");
+/// Reads a manifest (relative to the workspace root): one `name<TAB>program<TAB>args` line per
+/// trace, blank lines and `#` comments skipped.
+fn manifest(relative: &str) -> Result<Vec<Entry>> {
+    let path = root().join(relative);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut entries = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#')) {
@@ -68,18 +91,44 @@ fn run_program(bin: &Path, out: &Path, args: &[String]) -> Result<()> {
     run_checked(Command::new(bin).arg("-o").arg(out).args(args).env("TZ", "UTC"))
 }
 
+/// Builds and runs every entry of `corpus` with each of `versions`, printing the size of each
+/// trace; returns the total.
+fn write_corpus(corpus: &Corpus, versions: &[&str]) -> Result<u64> {
+    let entries = manifest(corpus.manifest)?;
+    let mut total = 0;
+    for version in versions {
+        let go = Toolchain::ensure(version)?;
+        let dir = root().join(corpus.dir).join(version);
+        for entry in &entries {
+            let bin = build(&go, &entry.program)?;
+            let out = dir.join(format!("{}.trace", entry.name));
+            run_program(&bin, &out, &entry.args)?;
+            let len = std::fs::metadata(&out).map_err(|e| e.to_string())?.len();
+            total += len;
+            let note = if len > LARGE_FIXTURE { "  (large: consider a smaller workload)" } else { "" };
+            println!("{:>9} {}{note}", len, out.strip_prefix(root()).unwrap_or(&out).display());
+        }
+    }
+    Ok(total)
+}
+
 pub fn run(args: &[String]) -> Result<()> {
     let mut versions: Vec<String> = Vec::new();
     let mut size = None;
+    let mut critical_path_only = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--go" => versions.extend(it.next().ok_or("--go needs a version list")?.split(',').map(str::to_owned)),
             "--size" => size = Some(it.next().ok_or("--size needs a size such as 50MB")?.clone()),
+            "--critical-path" => critical_path_only = true,
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
     if let Some(label) = size {
+        if critical_path_only {
+            return Err("--size and --critical-path do not go together".into());
+        }
         let bytes = parse_size(&label)?;
         let version = versions.first().map_or(ORACLE_VERSION, String::as_str);
         let go = Toolchain::ensure(version)?;
@@ -96,25 +145,26 @@ pub fn run(args: &[String]) -> Result<()> {
         println!("{} ({len} bytes)", out.display());
         return Ok(());
     }
-    if versions.is_empty() {
-        versions = FIXTURE_VERSIONS.iter().map(|v| v.to_string()).collect();
-    }
-    let entries = manifest()?;
+    let listed: Vec<&str> = versions.iter().map(String::as_str).collect();
     let mut total = 0;
-    for version in &versions {
-        let go = Toolchain::ensure(version)?;
-        let dir = root().join("fixtures/traces").join(version);
-        for entry in &entries {
-            let bin = build(&go, &entry.program)?;
-            let out = dir.join(format!("{}.trace", entry.name));
-            run_program(&bin, &out, &entry.args)?;
-            let len = std::fs::metadata(&out).map_err(|e| e.to_string())?.len();
-            total += len;
-            let note = if len > LARGE_FIXTURE { "  (large: consider a smaller workload)" } else { "" };
-            println!("{:>9} {}{note}", len, out.strip_prefix(root()).unwrap_or(&out).display());
-        }
+    if !critical_path_only {
+        total += write_corpus(&MAIN_CORPUS, if listed.is_empty() { MAIN_CORPUS.versions } else { &listed })?;
     }
-    println!("{total} bytes of traces written. Now run `cargo xtask oracle --bless` to refresh the goldens.");
+    // `--go` alone picks the releases of both sets, so the critical-path set is then only made with
+    // those of its own releases that are listed; with `--critical-path`, with all that are listed.
+    let critical_path_versions: Vec<&str> = if listed.is_empty() {
+        CRITICAL_PATH_CORPUS.versions.to_vec()
+    } else if critical_path_only {
+        listed.clone()
+    } else {
+        listed.iter().copied().filter(|v| CRITICAL_PATH_CORPUS.versions.contains(v)).collect()
+    };
+    total += write_corpus(&CRITICAL_PATH_CORPUS, &critical_path_versions)?;
+    if critical_path_only {
+        println!("{total} bytes of traces written.");
+    } else {
+        println!("{total} bytes of traces written. Now run `cargo xtask oracle --bless` to refresh the goldens.");
+    }
     Ok(())
 }
 

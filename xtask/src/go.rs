@@ -11,6 +11,10 @@ use crate::{Result, run_checked};
 pub const FIXTURE_VERSIONS: [&str; 8] =
     ["1.19", "1.21.13", "1.22.10", "1.23.9", "1.24.11", "1.25.5", "1.26.6", "1.27.3"];
 
+/// The Go releases whose traces make up the critical-path fixtures (`fixtures/critical-path`):
+/// the old format and each new-format version header (`go 1.22`, `1.23`, `1.25`, `1.26`).
+pub const CRITICAL_PATH_VERSIONS: [&str; 5] = ["1.21.13", "1.22.10", "1.23.9", "1.25.5", "1.27.3"];
+
 /// The release whose `go tool trace` is the oracle.
 pub const ORACLE_VERSION: &str = "1.27.3";
 

@@ -1,8 +1,9 @@
 //! Project tasks, run as `cargo xtask <task>`: the same commands a person and CI run.
 //!
 //! - `analyze FILE`: the headline report on a trace (`gotrace analyze`).
-//! - `fixtures [--go VERSION,...] [--size SIZE]`: install Go toolchains and regenerate the
-//!   committed fixture traces, or write a big benchmark trace into `target/`.
+//! - `fixtures [--go VERSION,...] [--critical-path] [--size SIZE]`: install Go toolchains and
+//!   regenerate the committed fixture traces (with `--critical-path`, only the critical-path
+//!   ones), or write a big benchmark trace into `target/`.
 //! - `oracle [--bless] [FILE...]`: compare our output with Go's `go tool trace` live, or
 //!   rewrite the goldens of the committed fixtures from Go's output.
 //! - `bench`: run the criterion benchmarks on generated 50 MB traces (new and old format), and
@@ -33,7 +34,12 @@ usage: cargo xtask <task> [arguments]
 tasks:
   analyze FILE                 Report on a trace (the same as `gotrace analyze FILE`).
   fixtures [--go V1,V2,...]    Install the Go toolchains (into ~/.cache/gotrace) and regenerate
-                               fixtures/traces/<go-version>/*.trace from fixtures/gen.
+                               fixtures/traces/<go-version>/*.trace from fixtures/gen, then
+                               fixtures/critical-path/<go-version>/*.trace (Go 1.21.13, 1.22.10,
+                               1.23.9, 1.25.5 and 1.27.3, those of them listed with --go).
+  fixtures --critical-path [--go V1,V2,...]
+                               Regenerate only the critical-path fixtures, from
+                               fixtures/gen/critical-path.tsv.
   fixtures --size SIZE [--go V] Write a big trace of about SIZE (e.g. 50MB, 500MB) to
                                target/fixtures/big-SIZE.trace, for benchmarks; never committed.
   oracle --bless [--analysis]  Run Go 1.27's `go tool trace -d=wire` and `-d=parsed` on every

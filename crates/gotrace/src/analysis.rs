@@ -20,16 +20,16 @@ pub fn human_duration(ns: Nanos) -> String {
 }
 
 /// `part` as a percentage of `whole`, for people.
-fn percent(part: Nanos, whole: Nanos) -> String {
+pub(crate) fn percent(part: Nanos, whole: Nanos) -> String {
     if whole <= 0 { "-".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
 }
 
 /// The error a damaged trace leaves in its IR, returned after what could be shown was shown.
-fn stored_error(ir: &TraceIr) -> Result<(), CommandError> {
+pub(crate) fn stored_error(ir: &TraceIr) -> Result<(), CommandError> {
     ir.error().map_or(Ok(()), |e| Err(CommandError::Stored(e.message.clone())))
 }
 
-fn write_json(out: &mut dyn Write, value: &Value) -> Result<(), CommandError> {
+pub(crate) fn write_json(out: &mut dyn Write, value: &Value) -> Result<(), CommandError> {
     serde_json::to_writer_pretty(&mut *out, value).map_err(|e| CommandError::Write(e.into()))?;
     writeln!(out)?;
     Ok(())
@@ -263,7 +263,7 @@ const REPORT_ROWS: usize = 8;
 
 /// Whether a function belongs to the program rather than to Go's standard library: `main`,
 /// or a package whose path starts with a domain (`github.com/...`).
-fn is_program_function(func: &str) -> bool {
+pub(crate) fn is_program_function(func: &str) -> bool {
     func.starts_with("main.") || func.split('/').next().is_some_and(|first| first.contains('.') && func.contains('/'))
 }
 

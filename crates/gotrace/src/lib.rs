@@ -13,11 +13,13 @@ use trace_format::text::{DumpError, write_parsed_dump_with_progress, write_wire_
 use trace_format::{BatchKind, TraceFile, WireSummary};
 
 mod analysis;
+mod critical;
 
 pub use analysis::{
     AnalyzeOptions, GoroutinesOptions, ProfileScope, analyze, goroutines, human_duration, mmu, regions, tasks,
     write_profile,
 };
+pub use critical::{CriticalPathOptions, PathTarget, critical_path_command};
 
 /// Why a command failed.
 #[derive(Debug)]

@@ -128,6 +128,50 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the critical path of a task, of every task or region of a type, or of a goroutine
+    /// between two times: who was doing what at each moment such that the end could not come
+    /// sooner. The walk goes back from the end: running and system calls are on the path, a
+    /// runnable goroutine waited for a CPU, a wait another goroutine ended moves the path to
+    /// that goroutine, and a wait nothing in the program ended (network, timers, GC) is a leaf.
+    #[command(after_help = "Examples:\n  \
+        gotrace critical-path trace.out --task 7\n  \
+        gotrace critical-path trace.out --task-type fetch            Median and slowest 1% of every fetch task\n  \
+        gotrace critical-path trace.out --region handle --json\n  \
+        gotrace critical-path trace.out --goroutine 42 --from 1000000 --to 5000000\n  \
+        gotrace critical-path trace.out --task 7 --pprof path.pb.gz && go tool pprof -top path.pb.gz")]
+    CriticalPath {
+        /// The trace file (or an IR file made by `gotrace ir`).
+        file: PathBuf,
+        /// The task with this ID (`gotrace tasks --type NAME` lists them).
+        #[arg(long, group = "target")]
+        task: Option<u64>,
+        /// Every complete task of this type, with the median and the slowest 1%.
+        #[arg(long, group = "target")]
+        task_type: Option<String>,
+        /// Every complete region of this type, with the median and the slowest 1%.
+        #[arg(long, group = "target")]
+        region: Option<String>,
+        /// The goroutine with this ID, over its life in the trace or --from/--to.
+        #[arg(long, group = "target")]
+        goroutine: Option<i64>,
+        /// With --goroutine: the interval's start, in nanoseconds since the trace's first event.
+        #[arg(long, requires = "goroutine")]
+        from: Option<i64>,
+        /// With --goroutine: the interval's end, in nanoseconds since the trace's first event.
+        #[arg(long, requires = "goroutine")]
+        to: Option<i64>,
+        /// Keep only the part of each unblocking goroutine that contains the unblock, none of
+        /// its history before it; the rest of the wait stays the waiter's.
+        #[arg(long)]
+        strict: bool,
+        /// Print JSON instead of a table (times in nanoseconds, as the trace's events carry them).
+        #[arg(long)]
+        json: bool,
+        /// Also write the path as a gzipped pprof profile (nanoseconds on the path by stack,
+        /// under frames for the category and the goroutine group) for `go tool pprof`.
+        #[arg(long, value_name = "OUT")]
+        pprof: Option<PathBuf>,
+    },
     /// Read a whole trace into gotrace's compact intermediate representation and store it, so
     /// that later commands skip parsing and ordering.
     #[command(after_help = "Example:\n  gotrace ir trace.out -o trace.gtir")]
@@ -221,6 +265,26 @@ fn main() -> ExitCode {
                     output.display()
                 );
             })
+        }
+        Command::CriticalPath { file, task, task_type, region, goroutine, from, to, strict, json, pprof } => {
+            let target = match (task, task_type, region, goroutine) {
+                (Some(id), ..) => Some(gotrace::PathTarget::Task(*id)),
+                (_, Some(name), ..) => Some(gotrace::PathTarget::TaskType(name.clone())),
+                (_, _, Some(name), _) => Some(gotrace::PathTarget::Region(name.clone())),
+                (.., Some(id)) => Some(gotrace::PathTarget::Goroutine { id: *id, from: *from, to: *to }),
+                _ => None,
+            };
+            match target {
+                Some(target) => {
+                    let options = gotrace::CriticalPathOptions { target, strict: *strict, json: *json, pprof: pprof.clone() };
+                    gotrace::critical_path_command(file, &options, &mut stdout)
+                }
+                None => Err(CommandError::Usage(
+                    "say what to find the critical path of: --task ID, --task-type NAME, --region NAME or --goroutine ID \
+                     (`gotrace tasks` and `gotrace goroutines` list them)"
+                        .to_owned(),
+                )),
+            }
         }
         Command::Tasks { file, task_type, json } => gotrace::tasks(file, task_type.as_deref(), *json, &mut stdout),
         Command::Regions { file, json } => gotrace::regions(file, *json, &mut stdout),

@@ -318,3 +318,99 @@ fn analyze_reads_old_format_traces() {
     assert!(text.contains("not shown for old-format traces"), "{text}");
     assert!(!text.contains("goroutines of  spent"), "a group without a start function is not a finding:\n{text}");
 }
+
+fn critical_path_fixture(version: &str, case: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/critical-path/{version}/{case}.trace"))
+}
+
+#[test]
+fn critical_path_prints_the_path_the_moves_in_words_and_totals() {
+    let trace = critical_path_fixture("1.27.3", "mutex-chain");
+    let out = gotrace(&["critical-path", trace.to_str().unwrap(), "--task-type", "mutex-chain"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("critical paths of 1 tasks of type \"mutex-chain\""), "{text}");
+    assert!(text.contains("(sync) in sync.(*Mutex).Lock"), "the wait in words: {text}");
+    assert!(text.contains("unblocked by G") && text.contains("(main.holderB) in sync.(*Mutex).Unlock"), "{text}");
+    assert!(text.contains("by category:") && text.contains("by goroutine group:"), "{text}");
+}
+
+#[test]
+fn critical_path_json_partitions_the_task_and_names_categories() {
+    let trace = critical_path_fixture("1.22.10", "fork-join");
+    let tasks = gotrace(&["tasks", trace.to_str().unwrap(), "--type", "fork-join", "--json"]);
+    let tasks: serde_json::Value = serde_json::from_slice(&tasks.stdout).unwrap();
+    let task = &tasks["task_types"][0]["tasks"][0];
+    let id = task["id"].as_u64().unwrap().to_string();
+    let out = gotrace(&["critical-path", trace.to_str().unwrap(), "--task", &id, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let path: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(path["start_ns"], task["start_ns"]);
+    assert_eq!(
+        path["end_ns"].as_i64().unwrap() - path["start_ns"].as_i64().unwrap(),
+        task["duration_ns"].as_i64().unwrap()
+    );
+    let segments = path["segments"].as_array().unwrap();
+    let mut at = path["start_ns"].as_i64().unwrap();
+    for s in segments {
+        assert_eq!(s["start_ns"].as_i64().unwrap(), at, "contiguous");
+        at = s["end_ns"].as_i64().unwrap();
+        for key in ["goroutine", "function", "depth", "category", "stack", "edge"] {
+            assert!(!s[key].is_null(), "{key} in {s}");
+        }
+        let category = s["category"].as_str().unwrap();
+        assert!(
+            ["running", "runnable", "syscall", "network", "timer", "gc", "unknown"].contains(&category),
+            "{category}"
+        );
+    }
+    assert_eq!(at, path["end_ns"].as_i64().unwrap());
+    let by_category: i64 = path["by_category"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
+    assert_eq!(by_category, task["duration_ns"].as_i64().unwrap());
+    let worker: i64 = segments
+        .iter()
+        .filter(|s| s["function"] == "main.worker50")
+        .map(|s| s["end_ns"].as_i64().unwrap() - s["start_ns"].as_i64().unwrap())
+        .sum();
+    assert!(worker * 10 > by_category * 9, "the 50 ms worker holds the path: {worker} of {by_category}");
+}
+
+#[test]
+fn critical_path_pprof_is_a_profile_with_category_and_group_roots() {
+    let trace = critical_path_fixture("1.25.5", "fork-join");
+    let output = scratch("fork-join-path.pb.gz");
+    let out = gotrace(&[
+        "critical-path",
+        trace.to_str().unwrap(),
+        "--task-type",
+        "fork-join",
+        "--pprof",
+        output.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let records = trace_analysis::pprof::decode(&std::fs::read(&output).unwrap()).unwrap();
+    let total: i64 = records.iter().map(|r| r.time).sum();
+    let json = gotrace(&["critical-path", trace.to_str().unwrap(), "--task-type", "fork-join", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(total, json["instances"][0]["duration_ns"].as_i64().unwrap(), "the profile sums to the path");
+    for r in &records {
+        let root = &r.stack.last().unwrap().func;
+        assert!(root.starts_with("critical path: "), "{root}");
+        assert!(r.stack[r.stack.len() - 2].func.starts_with("goroutine group "), "{:?}", r.stack);
+    }
+    assert!(records.iter().any(|r| r.stack.iter().any(|f| f.func == "goroutine group main.worker50")));
+}
+
+#[test]
+fn critical_path_explains_what_is_missing() {
+    let trace = critical_path_fixture("1.27.3", "fork-join");
+    let out = gotrace(&["critical-path", trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--task ID, --task-type NAME"));
+    let out = gotrace(&["critical-path", trace.to_str().unwrap(), "--task-type", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no complete task of type \"nope\""));
+    let out = gotrace(&["critical-path", trace.to_str().unwrap(), "--goroutine", "999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no goroutine 999999"));
+}

@@ -10,6 +10,11 @@
 //! - [`task_types`], [`region_types`], [`task_events`]: user tasks and regions by type, with
 //!   histograms of their durations, as Go's task and region pages.
 //! - [`mutator_utilization`] and [`MmuCurve`]: minimum mutator utilization with Go's options.
+//! - [`ExecutionGraph`]: every goroutine's life as segments (running, runnable, waiting, in a
+//!   system call) with the edges between goroutines (created, unblocked, handed off), and
+//!   [`critical_path`]: for a task, a region or a goroutine between two times, who was doing
+//!   what at each moment such that the end could not come sooner; [`aggregate`] sums the
+//!   paths of a task or region type, [`path_profile`] makes them a profile.
 //! - [`report`]: all of it at once, with an [`overview`] and findings in plain language.
 //! - [`golden`]: the text forms in which all of this is compared with Go's own output.
 //!
@@ -35,8 +40,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod critical;
 pub mod golden;
 mod goroutines;
+mod graph;
 mod groups;
 mod mmu;
 pub mod pprof;
@@ -44,10 +51,16 @@ mod profile;
 mod report;
 mod tasks;
 
+pub use critical::{
+    Category, CriticalPath, PathAggregate, PathEdge, PathError, PathHop, PathQuery, PathSegment, TaskMembership,
+    TaskRelation, aggregate, critical_path, critical_paths, goroutine_query, path_profile, region_queries, task_query,
+    task_type_queries,
+};
 pub use goroutines::{
     EXECUTION_TIME, EdgeKind, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Name, Nanos, RegionSummary,
     Summary, TaskSummary, is_sync_reason, is_system_goroutine, summarize,
 };
+pub use graph::{ExecutionGraph, GoroutineNode, Segment, SegmentId, SegmentStart, SegmentState};
 pub use groups::{GoroutineGroup, Percentiles, group_goroutines};
 pub use mmu::{MmuCurve, UtilChange, UtilFlags, UtilWindow, mutator_utilization};
 pub use profile::{Intervals, ProfileFrame, ProfileKind, ProfileRecord, profile, profiles};
