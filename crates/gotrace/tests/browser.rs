@@ -1,7 +1,7 @@
 //! `gotrace view` in a real browser: headless Chromium driven through chromedriver's WebDriver
 //! protocol loads the timeline of a committed fixture, waits for it to draw, clicks a span,
 //! opens every analysis page, and saves screenshots under `target/screenshots/` for people to
-//! look at. Also the server as a browser meets it: loopback only, the token required, nothing
+//! look at; on a critical-path fixture, the critical-path page and the timeline's path row. Also the server as a browser meets it: loopback only, the token required, nothing
 //! outside its own assets and endpoints, concurrent requests.
 //!
 //! Without chromedriver and Chromium the browser test is skipped with a loud message, unless
@@ -292,4 +292,78 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
         }
         screenshot(&browser, &format!("flame-{kind}.png"));
     }
+}
+
+#[test]
+fn critical_path_page_and_timeline_row_draw_in_chromium() {
+    let Some((_driver_process, browser)) = start_browser() else { return };
+    let trace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/critical-path/1.27.3/fork-join.trace");
+    let (_viewer, url) = start_viewer(&trace, &[]);
+
+    // The types with critical paths, each linking to its page.
+    browser.go(&format!("{url}#critical"));
+    browser.wait_for("document.body.dataset.page === 'critical-types'", "the critical-path types");
+    let text = browser.script("return document.getElementById('cp-task-types').innerText");
+    assert!(text.as_str().unwrap().contains("\"fork-join\""), "{text}");
+    screenshot(&browser, "critical-path-types.png");
+
+    // The task type's page: the aggregate, the groups (worker50 first), the path profile's
+    // flame graph and the one instance.
+    browser.script("document.querySelector('#cp-task-types a').click()");
+    let frames = browser.wait_for(
+        "document.body.dataset.page === 'critical' && document.body.dataset.frames",
+        "the critical-path page of fork-join",
+    );
+    assert!(frames.as_str().unwrap().parse::<usize>().unwrap() >= 4, "categories, groups and stacks: {frames}");
+    assert_eq!(browser.script("return location.hash"), json!("#critical?kind=task&type=fork-join"));
+    let groups = browser.script("return document.querySelector('#cp-groups tr:nth-child(2)').innerText");
+    assert!(groups.as_str().unwrap().starts_with("main.worker50"), "worker50 is most of the path: {groups}");
+    let categories = browser.script("return document.getElementById('cp-categories').innerText");
+    assert!(categories.as_str().unwrap().contains("running"), "{categories}");
+    assert_eq!(browser.script("return document.body.dataset.instances"), json!("1"));
+    screenshot(&browser, "critical-path-page.png");
+
+    // Its instance opens the timeline with the path's row drawn.
+    let link = browser.script("return document.querySelector('#cp-instances tr.instance a').getAttribute('href')");
+    let link = link.as_str().unwrap().to_owned();
+    assert!(link.starts_with("#timeline?") && link.contains("&cp=task:"), "{link}");
+    browser.script("document.querySelector('#cp-instances tr.instance a').click()");
+    browser.wait_for("document.body.dataset.cpSegments && document.body.dataset.draws", "the critical-path row");
+    let title = browser.script("return document.getElementById('cp-title').textContent");
+    assert!(title.as_str().unwrap().contains("\"fork-join\""), "{title}");
+    let lanes = browser.script("return document.body.dataset.drawnLanes");
+    assert!(lanes.as_str().unwrap().contains("main.worker50"), "{lanes}");
+    let widest = browser.wait_for("gotraceTimeline.pathPosition()", "a segment of the path");
+    assert_eq!(widest["category"], json!("running"), "{widest}");
+    browser.click_at("#timeline-canvas", widest["x"].as_f64().unwrap(), widest["y"].as_f64().unwrap());
+    let details = browser.wait_for(
+        "document.getElementById('details-title').textContent.startsWith('critical path') && \
+         document.getElementById('details-table').innerText",
+        "the details of a segment of the path",
+    );
+    let details = details.as_str().unwrap();
+    assert!(details.contains("main.worker50") && details.contains("running"), "{details}");
+    screenshot(&browser, "critical-path-row.png");
+
+    // Selecting the task in its lane draws its path too, and puts it in the URL.
+    browser.go(&format!("{url}#timeline?view=goroutine"));
+    browser.wait_for("document.body.dataset.draws", "the goroutine timeline");
+    assert_eq!(browser.script("return document.body.dataset.cpSegments || null"), Value::Null);
+    let task = browser.wait_for("gotraceTimeline.spanPosition('Tasks 1', 4)", "the task's span");
+    browser.click_at("#timeline-canvas", task["x"].as_f64().unwrap(), task["y"].as_f64().unwrap());
+    browser.wait_for("document.body.dataset.cpSegments", "the selected task's critical path");
+    let hash = browser.script("return location.hash");
+    assert!(hash.as_str().unwrap().contains("cp=task"), "{hash}");
+
+    // A goroutine's span offers the goroutine's critical path up to the span's end.
+    let span = browser.wait_for("gotraceTimeline.spanPosition('G1 main.main', 4)", "a span on G1's lane");
+    browser.click_at("#timeline-canvas", span["x"].as_f64().unwrap(), span["y"].as_f64().unwrap());
+    browser.wait_for("document.getElementById('cp-link')", "the critical-path link of a goroutine span");
+    browser.script("document.getElementById('cp-link').click()");
+    browser.wait_for(
+        "location.hash.includes('cp=goroutine') && document.body.dataset.cpSegments && document.getElementById('cp-title')",
+        "the goroutine's critical path",
+    );
+    let title = browser.script("return document.getElementById('cp-title').textContent");
+    assert!(title.as_str().unwrap().starts_with("Critical path of G1 "), "{title}");
 }

@@ -181,6 +181,8 @@ pub struct Segment {
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionGraph {
     goroutines: Vec<GoroutineNode>,
+    /// (goroutine ID, node) sorted, to find a goroutine's nodes by ID.
+    by_id: Vec<(i64, u32)>,
     starts: Vec<Nanos>,
     stacks: Vec<u32>,
     causes: Vec<SegmentId>,
@@ -296,6 +298,7 @@ impl ExecutionGraph {
         self.starts.capacity() * 8
             + (self.stacks.capacity() + self.causes.capacity() + self.info.capacity() + self.threads.capacity()) * 4
             + self.goroutines.capacity() * std::mem::size_of::<GoroutineNode>()
+            + self.by_id.capacity() * std::mem::size_of::<(i64, u32)>()
     }
 
     /// The goroutine (node index) a segment belongs to.
@@ -303,21 +306,24 @@ impl ExecutionGraph {
         (self.goroutines.partition_point(|g| g.first_segment <= segment) - 1) as u32
     }
 
-    /// The node of the last goroutine with ID `id` (IDs can be reused after a goroutine ends).
-    pub fn goroutine_by_id(&self, id: i64) -> Option<u32> {
-        self.goroutines.iter().rposition(|g| g.id == id).map(|i| i as u32)
+    /// The nodes of the goroutines with ID `id`, in the order they appeared.
+    fn nodes_of(&self, id: i64) -> &[(i64, u32)] {
+        let from = self.by_id.partition_point(|&(i, _)| i < id);
+        let to = self.by_id.partition_point(|&(i, _)| i <= id);
+        &self.by_id[from..to]
     }
 
-    /// The node of the goroutine with ID `id` that was alive at `time` (the last one
-    /// created before it).
+    /// The node of the last goroutine with ID `id` (IDs can be reused after a goroutine ends).
+    pub fn goroutine_by_id(&self, id: i64) -> Option<u32> {
+        self.nodes_of(id).last().map(|&(_, node)| node)
+    }
+
+    /// The node of the goroutine with ID `id` that was alive at `time`: the last one that
+    /// appeared before it (or the first, if none had).
     pub fn goroutine_at(&self, id: i64, time: Nanos) -> Option<u32> {
-        let mut best = None;
-        for (i, g) in self.goroutines.iter().enumerate() {
-            if g.id == id && (best.is_none() || self.starts[g.first_segment as usize] < time) {
-                best = Some(i as u32);
-            }
-        }
-        best
+        let nodes = self.nodes_of(id);
+        let before = nodes.iter().rev().find(|&&(_, n)| self.starts[self.goroutines[n as usize].first_segment as usize] < time);
+        before.or(nodes.first()).map(|&(_, node)| node)
     }
 
     /// When a segment began.
@@ -560,13 +566,17 @@ impl Builder<'_> {
             .map(|&cause| if cause == NO_SEGMENT { NO_SEGMENT } else { place[cause as usize] })
             .collect();
         let causes = scatter(causes, &place);
+        let goroutines: Vec<GoroutineNode> = self.nodes.into_iter().filter(|n| n.segment_count > 0).collect();
+        let mut by_id: Vec<(i64, u32)> = goroutines.iter().enumerate().map(|(i, g)| (g.id, i as u32)).collect();
+        by_id.sort_unstable();
         let graph = ExecutionGraph {
+            by_id,
             starts: scatter(c.starts, &place),
             stacks: scatter(c.stacks, &place),
             causes,
             info: scatter(c.info, &place),
             threads: scatter(c.threads, &place),
-            goroutines: self.nodes.into_iter().filter(|n| n.segment_count > 0).collect(),
+            goroutines,
             reasons: self.reasons,
             stop_the_world: self.stop_the_world,
             start_time,

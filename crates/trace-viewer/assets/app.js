@@ -9,6 +9,9 @@ const LANE_HEIGHT = 18;
 const COUNTER_HEIGHT = 36;
 const AXIS_HEIGHT = 22;
 const NAME_WIDTH = 190;
+// The critical-path row: arrows for the hops above the segments.
+const CP_HEIGHT = 30;
+const CP_HOP_COLOR = "#d81b60";
 // Counter tracks: which counters each draws (indexes into the server's counter list).
 const COUNTER_TRACKS = [
   { name: "Heap", series: [0, 1], colors: ["#1e88e5", "#90caf9"] },
@@ -94,6 +97,11 @@ class Timeline {
     this.pending = 0;
     this.selection = null;
     this.draws = 0;
+    // The critical path drawn in its row (`cp=task:ID`, `region:INDEX`, `goroutine:ID:START:END`).
+    this.cp = params.cp || "";
+    this.cpData = null;
+    this.cpPending = 0;
+    this.cpSelected = null;
     this.build(params);
   }
 
@@ -127,9 +135,11 @@ class Timeline {
       focusNote, legend);
     this.canvas = el("canvas", { id: "timeline-canvas", tabindex: "0" });
     this.details = el("div", { id: "details" }, el("h3", {}, "Details"),
-      el("p", {}, "Click a span or mark for its details; shift-drag to select a range; drag to pan; " +
+      el("p", {}, "Click a span or mark for its details, a task for its critical path; shift-drag to select a range; drag to pan; " +
         "ctrl-wheel or W/S to zoom, A/D to pan."));
-    page.append(toolbar, el("div", { class: "timeline" }, el("div", { id: "canvas-box" }, this.canvas), this.details));
+    this.cpBar = el("div", { class: "toolbar cp-bar", id: "cp-bar", style: this.cp ? "" : "display:none" },
+      el("b", {}, "Critical path"), el("span", {}, "loading…"));
+    page.append(toolbar, this.cpBar, el("div", { class: "timeline" }, el("div", { id: "canvas-box" }, this.canvas), this.details));
     this.attach();
     api("/api/lanes", { view: this.view, filter: this.filter, focus: this.focus }).then((r) => {
       this.lanes = r.lanes;
@@ -142,9 +152,13 @@ class Timeline {
     });
   }
 
+  // The URL parameters of what is shown, with `changes`.
+  params(changes) {
+    return { view: this.view, filter: this.filter, focus: this.focus, start: Math.round(this.start), end: Math.round(this.end), cp: this.cp, ...changes };
+  }
+
   navigate(changes) {
-    const params = { view: this.view, filter: this.filter, focus: this.focus, start: Math.round(this.start), end: Math.round(this.end), ...changes };
-    location.hash = link("timeline", params);
+    location.hash = link("timeline", this.params(changes));
   }
 
   attach() {
@@ -208,8 +222,13 @@ class Timeline {
     return COUNTER_TRACKS.length * COUNTER_HEIGHT;
   }
 
-  lanesTop() {
+  // The top of the critical-path row, under the counters.
+  pathTop() {
     return AXIS_HEIGHT + this.countersHeight();
+  }
+
+  lanesTop() {
+    return this.pathTop() + (this.cp ? CP_HEIGHT : 0);
   }
 
   lanesHeight() {
@@ -257,8 +276,7 @@ class Timeline {
 
   // Keeps the URL a deep link to what is shown without reloading the page.
   navigateQuietly() {
-    const params = { view: this.view, filter: this.filter, focus: this.focus, start: Math.round(this.start), end: Math.round(this.end) };
-    history.replaceState(null, "", location.pathname + location.search + link("timeline", params));
+    history.replaceState(null, "", location.pathname + location.search + link("timeline", this.params()));
   }
 
   visibleLanes() {
@@ -276,11 +294,15 @@ class Timeline {
     const visible = this.visibleLanes();
     const ticket = ++this.pending;
     const t0 = performance.now();
+    const start = Math.max(0, Math.floor(this.start));
+    const end = Math.max(Math.ceil(this.end), Math.floor(this.start) + 1);
+    const width = Math.round(this.plotWidth());
+    if (this.cp) this.fetchPath(start, end, width);
     api("/api/window", {
       lanes: visible.map((v) => v.lane.id).join(","),
-      start: Math.max(0, Math.floor(this.start)),
-      end: Math.max(Math.ceil(this.end), Math.floor(this.start) + 1),
-      width: Math.round(this.plotWidth()),
+      start,
+      end,
+      width,
     }).then((data) => {
       if (ticket !== this.pending) return;
       this.data = data;
@@ -301,6 +323,7 @@ class Timeline {
     this.drawAxis(ctx, W);
     const data = this.data;
     if (data) this.drawCounters(ctx, data);
+    if (this.cp) this.drawPath(ctx, W);
     const top = this.lanesTop();
     ctx.save();
     ctx.beginPath();
@@ -323,6 +346,7 @@ class Timeline {
     }
     // Arrows help only when they can be told apart: zoomed in, or on a focused goroutine.
     if (data && this.view === "goroutine" && (this.focus || data.flows.length / 4 <= 300)) this.drawFlows(ctx, data, top);
+    if (this.cpData && this.view === "goroutine") this.drawPathOnLanes(ctx, top);
     ctx.restore();
     if (this.selection) {
       const [a, b] = this.selection.map((t) => this.xAt(t));
@@ -339,6 +363,7 @@ class Timeline {
       document.body.dataset.draws = String(this.draws);
       document.body.dataset.drawnLanes = JSON.stringify(drawn);
     }
+    if (this.cpData) document.body.dataset.cpSegments = String(this.cpData.segments.length);
   }
 
   // Data may lag behind the window while a request is in flight: positions are computed from
@@ -466,6 +491,7 @@ class Timeline {
 
   click(x, y) {
     this.selection = null;
+    if (this.cp && y >= this.pathTop() && y < this.lanesTop()) return this.clickPath(x);
     const lane = this.laneAt(y);
     if (!lane || x < NAME_WIDTH) return;
     const time = this.timeAt(x);
@@ -474,7 +500,10 @@ class Timeline {
 
   showDetails(laneId, time, tolerance) {
     api("/api/details", { lane: laneId, t: Math.max(0, time), tol: tolerance || 0 }).then((d) => {
+      // A task's critical path is drawn as soon as the task is selected.
+      if (d.what === "task" && d.task !== undefined && d.task !== null) this.setPath("task:" + d.task);
       const rows = [["lane", d.lane], ["what", d.what]];
+      if (d.task !== undefined && d.task !== null) rows.push(["task", String(d.task)]);
       if (d.goroutine !== undefined && d.goroutine !== null) rows.push(["goroutine", "G" + d.goroutine + (d.function ? " " + d.function : "")]);
       if (d.start !== undefined) rows.push(["start", formatDuration(d.start)], ["end", formatDuration(d.end)]);
       if (d.duration !== undefined) rows.push(["duration", formatDuration(d.duration)]);
@@ -483,15 +512,260 @@ class Timeline {
       if (d.text) rows.push(["message", d.text]);
       const links = [];
       if (d.goroutine !== undefined && d.goroutine !== null) {
-        links.push(el("a", { id: "focus-link", href: link("timeline", { view: "goroutine", focus: d.goroutine, start: Math.round(this.start), end: Math.round(this.end) }) }, "focus G" + d.goroutine),
+        links.push(el("a", { id: "focus-link", href: link("timeline", { view: "goroutine", focus: d.goroutine, start: Math.round(this.start), end: Math.round(this.end), cp: this.cp }) }, "focus G" + d.goroutine),
           " · ", el("a", { href: link("goroutines", { id: d.goroutine }) }, "goroutine analysis"));
+        // A goroutine's critical path: over a region, or from the window's start to the span's end.
+        if (d.end !== undefined && d.what !== "CPU sample" && d.what !== "log") {
+          const from = d.what === "region" ? d.start : Math.max(0, Math.min(Math.round(this.start), d.start));
+          const cp = "goroutine:" + d.goroutine + ":" + from + ":" + d.end;
+          if (d.end > from) {
+            links.push(" · ", el("a", { id: "cp-link", href: link("timeline", this.params({ view: "goroutine", cp })),
+              title: d.what === "region" ? "the critical path of G" + d.goroutine + " over this region" : "the critical path of G" + d.goroutine + " from the window's start to the end of this span" },
+            "critical path"));
+          }
+        }
+      }
+      if (d.what === "task" && d.reason) {
+        links.push(links.length ? " · " : null, el("a", { href: pageLink("critical", { kind: "task", type: d.reason }) }, "critical paths of its type"));
       }
       this.details.replaceChildren(el("h3", { id: "details-title" }, d.what === "nothing" ? "Nothing here" : d.what),
         el("table", { id: "details-table" }, ...rows.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, String(v))))),
         el("p", {}, ...links), d.stack ? stackView(d.stack) : null);
-      history.replaceState(null, "", location.pathname + location.search +
-        link("timeline", { view: this.view, filter: this.filter, focus: this.focus, start: Math.round(this.start), end: Math.round(this.end), sel: laneId + ":" + time }));
+      history.replaceState(null, "", location.pathname + location.search + link("timeline", this.params({ sel: laneId + ":" + time })));
     });
+  }
+
+  // Draws the critical path `cp` in its row (none for "").
+  setPath(cp) {
+    if (cp === this.cp) return;
+    this.cp = cp;
+    this.cpData = null;
+    this.cpKey = null;
+    this.cpSelected = null;
+    this.cpBar.style.display = cp ? "" : "none";
+    this.cpBar.replaceChildren(el("b", {}, "Critical path"), el("span", {}, "loading…"));
+    delete document.body.dataset.cpSegments;
+    delete document.body.dataset.cpError;
+    this.resize();
+    this.draw();
+    this.navigateQuietly();
+  }
+
+  fetchPath(from, to, width) {
+    // Scrolling through the lanes does not change the path's window.
+    const key = [this.cp, from, to, width].join(",");
+    if (this.cpData && key === this.cpKey) return;
+    this.cpKey = key;
+    const query = cpQuery(this.cp);
+    const ticket = ++this.cpPending;
+    if (!query) return this.pathFailed("cp=" + this.cp + " names no path: task:ID, region:INDEX or goroutine:ID:START:END");
+    const cp = this.cp;
+    api("/api/critical-path/one", { ...query, from, to, width }).then((p) => {
+      if (ticket !== this.cpPending || cp !== this.cp) return;
+      const first = !this.cpData;
+      this.cpData = p;
+      if (first) this.showPathBar(p);
+      this.draw();
+    }).catch((e) => ticket === this.cpPending && this.pathFailed(e.message));
+  }
+
+  pathFailed(message) {
+    this.cpData = null;
+    this.cpBar.replaceChildren(el("b", {}, "Critical path"), el("span", { class: "error" }, message),
+      el("a", { href: link("timeline", this.params({ cp: "" })) }, "(clear)"));
+    document.body.dataset.cpError = message;
+    this.draw();
+  }
+
+  // What the path is, its main categories, the legend, and links.
+  showPathBar(p) {
+    const what = p.kind === "task" ? "task " + p.id + " " + JSON.stringify(p.name)
+      : p.kind === "region" ? "region " + JSON.stringify(p.name) + " on G" + p.goroutine
+      : "G" + p.goroutine + " from " + formatDuration(p.start) + " to " + formatDuration(p.end);
+    const top = p.categories.filter((c) => c.time > 0).sort((a, b) => b.time - a.time).slice(0, 3)
+      .map((c) => c.name + " " + (100 * c.time / (p.duration || 1)).toFixed(1) + "%").join(", ");
+    const links = [el("a", { id: "cp-zoom", href: timelineLink(p.start, p.end, this.params()) }, "zoom to it")];
+    if (p.kind !== "goroutine" && p.name) {
+      links.push(" · ", el("a", { href: pageLink("critical", { kind: p.kind, type: p.name }) }, "its type's critical paths"));
+    }
+    links.push(" · ", el("a", { href: link("timeline", this.params({ cp: "" })) }, "clear"));
+    this.cpBar.replaceChildren(el("b", { id: "cp-title" }, "Critical path of " + what),
+      el("span", {}, formatDuration(p.duration) + ", ended by G" + p.goroutine + (p.function ? " " + p.function : "") + "; " + top),
+      el("span", {}, ...links), cpLegend());
+  }
+
+  drawPath(ctx, W) {
+    const y0 = this.pathTop();
+    const rowTop = y0 + 10, rowHeight = CP_HEIGHT - 13;
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, y0, W, CP_HEIGHT);
+    ctx.strokeStyle = "#b0bec5";
+    ctx.beginPath();
+    ctx.moveTo(0, y0 + CP_HEIGHT - 0.5);
+    ctx.lineTo(W, y0 + CP_HEIGHT - 0.5);
+    ctx.stroke();
+    ctx.fillStyle = "#333";
+    ctx.font = "bold 11px system-ui, sans-serif";
+    ctx.fillText("critical path", 4, rowTop + rowHeight / 2);
+    ctx.font = "11px system-ui, sans-serif";
+    const p = this.cpData;
+    if (!p) return;
+    const segments = p.segments;
+    for (const s of segments) {
+      const x0 = Math.max(NAME_WIDTH, this.xAt(s.start)), x1 = Math.min(W, this.xAt(s.end));
+      if (x1 < NAME_WIDTH || x0 > W) continue;
+      const w = Math.max(1, x1 - x0);
+      ctx.globalAlpha = s.count > 1 ? 0.7 : 1;
+      ctx.fillStyle = CP_COLORS[s.category] || CP_COLORS.unknown;
+      ctx.fillRect(x0, rowTop, w, rowHeight);
+      ctx.globalAlpha = 1;
+      if (this.cpSelected && this.cpSelected.start === s.start && this.cpSelected.end === s.end) {
+        ctx.strokeStyle = "#000";
+        ctx.lineWidth = 2;
+        ctx.strokeRect(x0 + 1, rowTop + 1, Math.max(1, w - 2), rowHeight - 2);
+        ctx.lineWidth = 1;
+      }
+      if (s.goroutine !== null && w > 30) {
+        const label = "G" + s.goroutine + (w > 160 && s.function ? " " + s.function : "");
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(x0, rowTop, w - 2, rowHeight);
+        ctx.clip();
+        ctx.fillStyle = CP_DARK.has(s.category) && s.count === 1 ? "#fff" : "#222";
+        ctx.fillText(label, x0 + 3, rowTop + rowHeight / 2 + 1);
+        ctx.restore();
+      }
+    }
+    // A hop between goroutines: an arrow over the boundary, from the segment that ends to the
+    // next (an unblock, a creation, or the walk back to the waiter).
+    ctx.strokeStyle = ctx.fillStyle = CP_HOP_COLOR;
+    ctx.lineWidth = 1.5;
+    let lastX = -Infinity;
+    for (let i = 0; i + 1 < segments.length; i++) {
+      const a = segments[i], b = segments[i + 1];
+      if (a.goroutine === null || b.goroutine === null || a.goroutine === b.goroutine) continue;
+      const x = this.xAt(a.end);
+      if (x < NAME_WIDTH || x > W || x - lastX < 6) continue;
+      lastX = x;
+      ctx.beginPath();
+      ctx.moveTo(x - 7, rowTop - 1);
+      ctx.quadraticCurveTo(x - 5, y0 + 1, x, y0 + 2);
+      ctx.quadraticCurveTo(x + 4, y0 + 2, x + 5, rowTop - 4);
+      ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(x + 5.5, rowTop);
+      ctx.lineTo(x + 2, rowTop - 5);
+      ctx.lineTo(x + 8.5, rowTop - 4.5);
+      ctx.fill();
+      ctx.fillRect(x - 0.5, rowTop, 1, rowHeight);
+    }
+    ctx.lineWidth = 1;
+  }
+
+  // In the goroutine view: the path's segments outlined on their goroutines' lanes, and its
+  // hops as arrows from one lane to the other.
+  drawPathOnLanes(ctx, top) {
+    const segments = this.cpData.segments;
+    const first = Math.floor(this.scroll / LANE_HEIGHT), last = first + Math.ceil(this.lanesHeight() / LANE_HEIGHT) + 1;
+    const yOf = (g) => {
+      const row = g === null ? undefined : this.laneOfGoroutine.get(g);
+      return row === undefined ? null : top + row * LANE_HEIGHT - this.scroll;
+    };
+    const shown = (y) => y !== null && y >= top + (first - 1) * LANE_HEIGHT - this.scroll && y <= top + last * LANE_HEIGHT - this.scroll;
+    const W = this.canvas.clientWidth;
+    ctx.strokeStyle = ctx.fillStyle = CP_HOP_COLOR;
+    ctx.lineWidth = 1.5;
+    // Segments too narrow to outline are in the row above; so are hops too many to tell apart.
+    for (const s of segments) {
+      const y = yOf(s.goroutine);
+      if (!shown(y)) continue;
+      const x0 = Math.max(NAME_WIDTH, this.xAt(s.start)), x1 = Math.min(W, this.xAt(s.end));
+      if (x1 < NAME_WIDTH || x0 > W || x1 - x0 < 4) continue;
+      ctx.strokeRect(x0 + 0.75, y + 1.25, x1 - x0 - 1.5, LANE_HEIGHT - 2.5);
+    }
+    ctx.lineWidth = 1.25;
+    ctx.globalAlpha = 0.85;
+    let lastX = -Infinity;
+    for (let i = 0; i + 1 < segments.length; i++) {
+      const a = segments[i], b = segments[i + 1];
+      if (a.goroutine === null || b.goroutine === null || a.goroutine === b.goroutine) continue;
+      const ya = yOf(a.goroutine), yb = yOf(b.goroutine);
+      if (ya === null || yb === null || (!shown(ya) && !shown(yb))) continue;
+      const x = this.xAt(a.end);
+      if (x < NAME_WIDTH || x > W || x - lastX < 3) continue;
+      lastX = x;
+      const y0 = ya + LANE_HEIGHT / 2, y1 = yb + LANE_HEIGHT / 2;
+      const dir = y1 > y0 ? 1 : -1;
+      ctx.beginPath();
+      ctx.moveTo(x, y0);
+      ctx.lineTo(x, y1 - dir * 5);
+      ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(x, y1);
+      ctx.lineTo(x - 4, y1 - dir * 7);
+      ctx.lineTo(x + 4, y1 - dir * 7);
+      ctx.fill();
+    }
+    ctx.globalAlpha = 1;
+    ctx.lineWidth = 1;
+  }
+
+  // The segment of the path row under `x` (the widest there), or the nearest within 3 pixels.
+  pathSegmentAt(x) {
+    if (!this.cpData) return null;
+    let best = null, bestDistance = 0, bestWidth = 0;
+    for (const s of this.cpData.segments) {
+      const x0 = this.xAt(s.start), x1 = this.xAt(s.end);
+      const d = x < x0 ? x0 - x : x > x1 ? x - x1 : 0;
+      if (d > 3) continue;
+      if (!best || d < bestDistance || (d === bestDistance && x1 - x0 > bestWidth)) {
+        best = s;
+        bestDistance = d;
+        bestWidth = x1 - x0;
+      }
+    }
+    return best;
+  }
+
+  clickPath(x) {
+    const s = x >= NAME_WIDTH ? this.pathSegmentAt(x) : null;
+    this.cpSelected = s;
+    this.draw();
+    if (!s) return;
+    const p = this.cpData;
+    const rows = [];
+    if (s.count > 1) {
+      rows.push(["segments", s.count + " merged (shorter than a pixel)"]);
+      for (const [c, t] of Object.entries(s.categories).sort((a, b) => b[1] - a[1])) rows.push([c, formatDuration(t)]);
+    } else {
+      rows.push(["category", s.category]);
+      if (s.detail) rows.push(["detail", s.detail]);
+    }
+    if (s.goroutine !== null) rows.push(["goroutine", "G" + s.goroutine + (s.function ? " " + s.function : "")]);
+    rows.push(["start", formatDuration(s.start)], ["end", formatDuration(s.end)], ["duration", formatDuration(s.duration)]);
+    if (s.count === 1) {
+      rows.push(["depth", s.depth === 0 ? "0 (the goroutine that ends the path)" : s.depth + " hop" + (s.depth === 1 ? "" : "s") + " from G" + p.goroutine]);
+      rows.push(["reached", s.edge], ["task", (s.task !== null ? s.task + ", " : "") + s.relation]);
+    }
+    const links = [];
+    if (s.goroutine !== null) {
+      links.push(el("a", { href: link("timeline", this.params({ view: "goroutine", focus: s.goroutine })) }, "focus G" + s.goroutine), " · ");
+    }
+    links.push(el("a", { href: timelineLink(s.start, s.end, this.params()) }, s.count > 1 ? "zoom in for each segment" : "zoom to it"));
+    this.details.replaceChildren(el("h3", { id: "details-title" }, "critical path: " + s.category),
+      el("table", { id: "details-table" }, ...rows.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, String(v))))),
+      el("p", {}, ...links), s.count === 1 ? stackView(s.stack) : null);
+  }
+
+  // For tests and scripts: where the widest segment of the critical-path row is drawn.
+  pathPosition() {
+    if (!this.cpData) return null;
+    let best = null;
+    for (const s of this.cpData.segments) {
+      const x0 = Math.max(NAME_WIDTH, this.xAt(s.start)), x1 = Math.min(this.canvas.clientWidth, this.xAt(s.end));
+      if (x1 > x0 && (!best || x1 - x0 > best.w)) best = { x: (x0 + x1) / 2, w: x1 - x0, y: this.pathTop() + 10 + (CP_HEIGHT - 13) / 2, goroutine: s.goroutine, category: s.category };
+    }
+    return best;
   }
 
   showRange(start, end) {
@@ -501,7 +775,7 @@ class Timeline {
         el("p", {}, formatDuration(start) + " to " + formatDuration(end) + ", goroutine time by state:"),
         el("table", { id: "range-table" }, ...STATE_NAMES.map((n) =>
           el("tr", {}, el("td", {}, n), el("td", {}, formatDuration(r.states[n] || 0)), el("td", {}, (100 * (r.states[n] || 0) / total).toFixed(1) + "%")))),
-        el("p", {}, el("a", { href: link("timeline", { view: this.view, filter: this.filter, focus: this.focus, start: Math.round(start), end: Math.round(end) }) }, "zoom to this range")));
+        el("p", {}, el("a", { href: link("timeline", this.params({ start: Math.round(start), end: Math.round(end) })) }, "zoom to this range")));
     });
   }
 
@@ -692,7 +966,8 @@ function tasksPage(params) {
     for (const t of r.types) {
       const isSelected = t.name === selectedType;
       table.append(el("tr", { class: isSelected ? "selected-type" : "" },
-        el("td", {}, el("code", {}, JSON.stringify(t.name))),
+        el("td", {}, el("code", {}, JSON.stringify(t.name)),
+          t.complete ? el("div", { class: "place" }, el("a", { class: "cp-type-link", href: pageLink("critical", { kind: "task", type: t.name }) }, "critical path")) : null),
         el("td", {}, el("a", { href: pageLink("tasks", { type: t.name }) }, String(t.count))),
         el("td", { class: "left" }, t.histogram.length ? histogramView(t.histogram, (b) => pageLink("tasks", { type: t.name, bucket: b }), isSelected ? selectedBucket : null)
           : el("span", { class: "note" }, "no complete task"))));
@@ -736,8 +1011,10 @@ function regionsPage(params) {
     for (const t of r.types) {
       const isSelected = t.name === selectedType && t.pc === selectedPc;
       const place = t.func ? el("div", { class: "place" }, t.func + " @ 0x" + t.pc, el("br"), t.file + ":" + t.line) : null;
+      // Critical paths are by region name, wherever the regions begin.
+      const critical = t.name ? el("div", { class: "place" }, el("a", { class: "cp-type-link", href: pageLink("critical", { kind: "region", type: t.name }) }, "critical path")) : null;
       table.append(el("tr", { class: isSelected ? "selected-type" : "" },
-        el("td", {}, el("code", {}, JSON.stringify(t.name)), place),
+        el("td", {}, el("code", {}, JSON.stringify(t.name)), place, critical),
         el("td", {}, el("a", { href: pageLink("regions", { type: t.name, pc: t.pc }) }, String(t.count))),
         el("td", { class: "left" }, histogramView(t.histogram, (b) => pageLink("regions", { type: t.name, pc: t.pc, bucket: b }), isSelected ? selectedBucket : null))));
     }
@@ -927,72 +1204,220 @@ function flamePage(params) {
   page.replaceChildren(el("div", { class: "toolbar" }, el("b", {}, "Profile: " + kind + scopeNote), download,
     el("span", {}, "click a frame to zoom in, click the root to zoom out")), el("div", { class: "flame-box" }, canvas), tooltip);
   api("/api/profile", { kind, ...scope }).then((r) => {
-    let focus = r.root;
-    const ROW = 18;
-    const depthOf = (n) => 1 + Math.max(0, ...n.children.map(depthOf));
-    const boxes = [];
-    const fmt = (v) => (r.unit === "ns" ? formatDuration(v) : v + " samples");
-    const draw = () => {
-      const W = canvas.parentElement.clientWidth;
-      const H = Math.max(ROW * depthOf(focus) + 10, 100);
-      const ratio = window.devicePixelRatio || 1;
-      canvas.width = W * ratio;
-      canvas.height = H * ratio;
-      canvas.style.height = H + "px";
-      const ctx = canvas.getContext("2d");
-      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-      ctx.font = "11px system-ui, sans-serif";
-      ctx.textBaseline = "middle";
-      boxes.length = 0;
-      const walk = (node, x, w, depth) => {
-        if (w < 0.5) return;
-        const y = depth * ROW;
-        const hue = 20 + ((node.name.length * 37 + depth * 13) % 40);
-        ctx.fillStyle = depth === 0 ? "#b0bec5" : "hsl(" + hue + ",85%,62%)";
-        ctx.fillRect(x, y, Math.max(1, w - 1), ROW - 1);
-        boxes.push({ x, y, w, node });
-        if (w > 40) {
-          ctx.save();
-          ctx.beginPath();
-          ctx.rect(x, y, w - 2, ROW);
-          ctx.clip();
-          ctx.fillStyle = "#222";
-          ctx.fillText(depth === 0 ? "all (" + fmt(node.value) + ")" : node.name.split(" ")[0], x + 3, y + ROW / 2);
-          ctx.restore();
-        }
-        let cx = x;
-        for (const child of node.children) {
-          const cw = (child.value / (node.value || 1)) * w;
-          walk(child, cx, cw, depth + 1);
-          cx += cw;
-        }
-      };
-      walk(focus, 0, W, 0);
-      document.body.dataset.page = "flame";
-      document.body.dataset.frames = String(boxes.length);
+    flameGraph(canvas, tooltip, r.root, r.unit);
+    document.body.dataset.page = "flame";
+  });
+}
+
+// The name a flame graph frame shows: its function without the place (`func file:line`), or
+// the whole name of a frame that has no place (the pseudo-frames of a critical-path profile).
+function frameLabel(name) {
+  return /:\d+$/.test(name) ? name.split(" ")[0] : name;
+}
+
+// Draws a flame graph tree (`/api/profile`'s `root`) on `canvas`, the root on top, with a
+// tooltip; a click on a frame zooms in, on the root zooms out. `colorOf(node, top)` may give
+// a frame's [fill, text] colours (`top` is the frame just under the root that holds it).
+function flameGraph(canvas, tooltip, root, unit, colorOf) {
+  let focus = root;
+  const topOf = new Map();
+  const mark = (node, top) => {
+    topOf.set(node, top);
+    node.children.forEach((c) => mark(c, top));
+  };
+  root.children.forEach((c) => mark(c, c));
+  const ROW = 18;
+  const depthOf = (n) => 1 + Math.max(0, ...n.children.map(depthOf));
+  const boxes = [];
+  const fmt = (v) => (unit === "ns" ? formatDuration(v) : v + " samples");
+  const draw = () => {
+    if (!canvas.isConnected) return;
+    const W = canvas.parentElement.clientWidth;
+    const H = Math.max(ROW * depthOf(focus) + 10, 100);
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = W * ratio;
+    canvas.height = H * ratio;
+    canvas.style.height = H + "px";
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    boxes.length = 0;
+    const walk = (node, x, w, depth) => {
+      if (w < 0.5) return;
+      const y = depth * ROW;
+      const hue = 20 + ((node.name.length * 37 + depth * 13) % 40);
+      const colors = depth > 0 && colorOf ? colorOf(node, topOf.get(node)) : null;
+      ctx.fillStyle = colors ? colors[0] : depth === 0 ? "#b0bec5" : "hsl(" + hue + ",85%,62%)";
+      ctx.fillRect(x, y, Math.max(1, w - 1), ROW - 1);
+      boxes.push({ x, y, w, node });
+      if (w > 40) {
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(x, y, w - 2, ROW);
+        ctx.clip();
+        ctx.fillStyle = colors ? colors[1] : "#222";
+        ctx.fillText(depth === 0 ? "all (" + fmt(node.value) + ")" : frameLabel(node.name), x + 3, y + ROW / 2);
+        ctx.restore();
+      }
+      let cx = x;
+      for (const child of node.children) {
+        const cw = (child.value / (node.value || 1)) * w;
+        walk(child, cx, cw, depth + 1);
+        cx += cw;
+      }
     };
-    const hit = (e) => {
-      const rect = canvas.getBoundingClientRect();
-      const x = e.clientX - rect.left, y = e.clientY - rect.top;
-      return boxes.find((b) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + ROW);
-    };
-    canvas.addEventListener("mousemove", (e) => {
-      const b = hit(e);
-      if (!b) return (tooltip.style.display = "none");
-      tooltip.textContent = b.node.name + " — " + fmt(b.node.value) + " (" + (100 * b.node.value / (r.root.value || 1)).toFixed(1) + "%)";
-      tooltip.style.display = "block";
-      tooltip.style.left = e.clientX + 12 + "px";
-      tooltip.style.top = e.clientY + 12 + "px";
-    });
-    canvas.addEventListener("click", (e) => {
-      const b = hit(e);
-      if (!b) return;
-      focus = b.y === 0 ? r.root : b.node;
-      draw();
-    });
-    window.addEventListener("resize", draw);
+    walk(focus, 0, W, 0);
+    document.body.dataset.frames = String(boxes.length);
+  };
+  const hit = (e) => {
+    const rect = canvas.getBoundingClientRect();
+    const x = e.clientX - rect.left, y = e.clientY - rect.top;
+    return boxes.find((b) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + ROW);
+  };
+  canvas.addEventListener("mousemove", (e) => {
+    const b = hit(e);
+    if (!b) return (tooltip.style.display = "none");
+    tooltip.textContent = b.node.name + " — " + fmt(b.node.value) + " (" + (100 * b.node.value / (root.value || 1)).toFixed(1) + "%)";
+    tooltip.style.display = "block";
+    tooltip.style.left = e.clientX + 12 + "px";
+    tooltip.style.top = e.clientY + 12 + "px";
+  });
+  canvas.addEventListener("mouseleave", () => (tooltip.style.display = "none"));
+  canvas.addEventListener("click", (e) => {
+    const b = hit(e);
+    if (!b) return;
+    focus = b.y === 0 ? root : b.node;
     draw();
   });
+  window.addEventListener("resize", draw);
+  draw();
+}
+
+// ---------------------------------------------------------------------------------------
+// Critical paths
+
+// Colours of the critical-path categories (running, runnable and syscall as the goroutine
+// states; network and timers as their counters; GC as the GC lane).
+const CP_COLORS = {
+  running: "#43a047", runnable: "#fbc02d", syscall: "#8e24aa", network: "#6d4c41",
+  timer: "#00acc1", gc: "#ef6c00", unknown: "#9e9e9e",
+};
+const CP_CATEGORIES = Object.keys(CP_COLORS);
+// Categories on whose colour white text reads better than dark.
+const CP_DARK = new Set(["running", "syscall", "network", "gc", "timer"]);
+
+function cpLegend(extra) {
+  return el("div", { class: "legend" + (extra ? " " + extra : ""), id: "cp-legend" },
+    ...CP_CATEGORIES.map((c) => el("span", { style: "--c:" + CP_COLORS[c] }, c)));
+}
+
+// `hex` mixed with white: 0 is `hex`, 1 is white.
+function lighter(hex, f) {
+  const n = parseInt(hex.slice(1), 16);
+  const mix = (c) => Math.round(c + (255 - c) * f);
+  return "rgb(" + mix(n >> 16) + "," + mix((n >> 8) & 255) + "," + mix(n & 255) + ")";
+}
+
+// Flame graph colours of a path profile: each category's frames in its colour, lighter below.
+function cpFrameColor(node, top) {
+  const category = top && top.name.startsWith("critical path: ") ? top.name.slice(15) : "unknown";
+  const base = CP_COLORS[category] || CP_COLORS.unknown;
+  if (node === top) return [base, CP_DARK.has(category) ? "#fff" : "#222"];
+  const f = node.name.startsWith("goroutine group ") ? 0.35 : 0.5 + ((node.name.length * 7) % 20) / 100;
+  return [lighter(base, f), "#222"];
+}
+
+// The query of `/api/critical-path/one` for a timeline's `cp` parameter, or null.
+function cpQuery(cp) {
+  const parts = String(cp || "").split(":");
+  const number = (v) => /^-?\d+$/.test(v || "");
+  if (parts[0] === "task" && parts.length === 2 && number(parts[1])) return { task: parts[1] };
+  if (parts[0] === "region" && parts.length === 2 && number(parts[1])) return { region: parts[1] };
+  if (parts[0] === "goroutine" && parts.length === 4 && parts.slice(1).every(number)) {
+    return { goroutine: parts[1], start: parts[2], end: parts[3] };
+  }
+  return null;
+}
+
+function criticalPage(params) {
+  if (params.type === undefined) return criticalTypesPage();
+  const kind = params.kind === "region" ? "region" : "task";
+  const box = analysisBox("Critical paths of " + kind + "s " + JSON.stringify(params.type), null);
+  const tooltip = el("div", { id: "tooltip" });
+  document.getElementById("page").append(tooltip);
+  api("/api/critical-path", { kind, type: params.type }).then((r) => {
+    const a = r.aggregate;
+    const query = new URLSearchParams({ kind, type: r.name, token: TOKEN }).toString();
+    const facts = el("table", { class: "facts" },
+      el("tr", {}, el("td", {}, "Instances"), el("td", {}, String(r.count) + (r.skipped ? " (and " + r.skipped + " that last no time)" : ""))),
+      el("tr", {}, el("td", {}, "Median duration"), el("td", {}, formatDuration(a.median_duration))),
+      el("tr", {}, el("td", {}, "Slowest 1%"), el("td", {}, a.slowest_count + " instance" + (a.slowest_count === 1 ? "" : "s") +
+        ", lasting at least " + formatDuration(a.slowest_threshold))));
+    const medianSum = a.categories.reduce((t, c) => t + c.median, 0) || 1;
+    const slowestSum = a.categories.reduce((t, c) => t + c.slowest, 0) || 1;
+    const share = (v, total, color) => el("span", { class: "bar", title: (100 * v / total).toFixed(1) + "%" },
+      el("i", { style: "width:" + (100 * v / total) + "%;background:" + color }));
+    const categories = el("table", { class: "data", id: "cp-categories" },
+      el("tr", {}, el("th", {}, "Category"), el("th", {}, "Median"), el("th", { class: "left" }, ""), el("th", {}, "Slowest 1%"), el("th", { class: "left" }, "")),
+      ...a.categories.map((c) => el("tr", {},
+        el("td", {}, el("span", { class: "swatch", style: "--c:" + CP_COLORS[c.name] }), c.name),
+        durationCell(c.median), el("td", { class: "left" }, share(c.median, medianSum, CP_COLORS[c.name])),
+        durationCell(c.slowest), el("td", { class: "left" }, share(c.slowest, slowestSum, CP_COLORS[c.name])))));
+    const groups = el("table", { class: "data", id: "cp-groups" },
+      el("tr", {}, el("th", {}, "Goroutine group"), el("th", {}, "Median"), el("th", {}, "Slowest 1%")),
+      ...a.groups.slice(0, 15).map((g) => el("tr", {},
+        el("td", {}, g.name ? el("a", { href: pageLink("goroutines", { group: g.name }) }, g.label) : g.label),
+        durationCell(g.median), durationCell(g.slowest))),
+      a.group_count > 15 ? el("tr", {}, el("td", { colspan: "3", class: "left" }, "… " + (a.group_count - 15) + " more")) : null);
+    const canvas = el("canvas", { id: "cp-flame-canvas", class: "flame" });
+    const instances = el("table", { class: "data", id: "cp-instances" },
+      el("tr", {}, el("th", {}, kind === "task" ? "Task" : "Region"), el("th", {}, "Goroutine"), el("th", {}, "Start"),
+        el("th", {}, "Duration"), el("th", { class: "left" }, "Mostly")),
+      ...r.instances.map((x) => el("tr", { class: "instance" },
+        el("td", {}, el("a", { href: x.link, title: "the path in the timeline" }, (kind === "task" ? "task " : "region #") + x.id)),
+        el("td", {}, "G" + x.goroutine),
+        el("td", {}, formatDuration(x.start)),
+        el("td", {}, formatDuration(x.duration)),
+        el("td", { class: "left" }, el("span", { class: "swatch", style: "--c:" + CP_COLORS[x.dominant.category] }),
+          x.dominant.category + " " + (100 * x.dominant.time / (x.duration || 1)).toFixed(1) + "%"))));
+    const back = kind === "task" ? pageLink("tasks", { type: r.name }) : "#regions";
+    box.replaceChildren(
+      el("p", {}, el("a", { href: "#critical" }, "← all types"), " · ", el("a", { href: back }, "the " + kind + " page"),
+        " · ", el("a", { id: "cp-pprof-link", href: "/api/critical-path/pprof?" + query, download: "critical-path.pb.gz" }, "download pprof")),
+      el("h2", {}, "Critical paths of " + kind + "s " + JSON.stringify(r.name)),
+      el("p", { class: "note" }, "For each " + kind + ", the chain of goroutine activity that its end waited for: what was on the path, by category and by goroutine group; " +
+        "the median over instances, and the mean over the slowest 1%."),
+      facts,
+      el("div", { class: "cp-tables" }, categories, groups),
+      el("h3", {}, "Path profile"),
+      el("p", { class: "note" }, "Time on the paths of all instances: by category, then goroutine group, then where it was. Click a frame to zoom in, the root to zoom out."),
+      el("div", { class: "cp-flame" }, canvas),
+      el("h3", {}, "Instances, slowest first"),
+      el("p", { class: "note" }, r.count + " instance" + (r.count === 1 ? "" : "s") + (r.instances.length < r.count ? ", the first " + r.instances.length + " shown" : "") +
+        "; each opens the timeline with its critical path drawn."),
+      instances);
+    flameGraph(canvas, tooltip, r.profile.root, r.profile.unit, cpFrameColor);
+    document.body.dataset.instances = String(r.instances.length);
+    document.body.dataset.page = "critical";
+  }).catch(failed(box));
+}
+
+function criticalTypesPage() {
+  const box = analysisBox("Critical paths",
+    "Task and region types with instances the trace shows from beginning to end. A type's page tells what its instances waited for: who was running, runnable, in a system call, or waiting on the network, timers or the GC, such that the end could not come sooner.");
+  api("/api/critical-path/types").then((r) => {
+    const table = (kind, types, id) => types.length
+      ? el("table", { class: "data", id },
+          el("tr", {}, el("th", {}, kind === "task" ? "Task type" : "Region type"), el("th", {}, "Instances"), el("th", {}, "Median"), el("th", {}, "Max")),
+          ...types.map((t) => el("tr", {},
+            el("td", {}, el("a", { href: pageLink("critical", { kind, type: t.name }) }, el("code", {}, JSON.stringify(t.name)))),
+            el("td", {}, String(t.count)), el("td", {}, formatDuration(t.median)), el("td", {}, formatDuration(t.max)))))
+      : el("p", { class: "note" }, "No complete " + kind + ".");
+    box.append(el("h3", {}, "Tasks"), table("task", r.tasks, "cp-task-types"),
+      el("h3", {}, "Regions"), table("region", r.regions, "cp-region-types"));
+    document.body.dataset.page = "critical-types";
+  }).catch(failed(box));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1002,13 +1427,14 @@ function route() {
   const navKey = page === "flame" && params.kind && params.kind !== "sched" ? "flame-" + params.kind : page;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === navKey);
   setStatus(info && info.error ? "damaged trace, shown up to: " + info.error : "");
-  for (const key of ["page", "draws", "drawnLanes", "frames", "instances", "mmuPoints", "mmuWorst"]) delete document.body.dataset[key];
+  for (const key of ["page", "draws", "drawnLanes", "frames", "instances", "mmuPoints", "mmuWorst", "cpSegments", "cpError"]) delete document.body.dataset[key];
   current = page;
   if (page === "goroutines") goroutinesPage(params);
   else if (page === "tasks") tasksPage(params);
   else if (page === "regions") regionsPage(params);
   else if (page === "mmu") mmuPage(params);
   else if (page === "flame") flamePage(params);
+  else if (page === "critical") criticalPage(params);
   else {
     current = new Timeline(params);
     window.gotraceTimeline = current;

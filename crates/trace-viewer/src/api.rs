@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use trace_analysis::{ProfileKind, ProfileRecord, Summary, pprof, profile, summarize};
 use trace_format::ir::{StackHandle, TraceIr};
 
+use crate::critical::CriticalCache;
 use crate::pages::PageCache;
 use crate::series::Points;
 use crate::timeline::{LaneKey, MarkKind, SpanKind, Timeline, View};
@@ -21,6 +22,7 @@ pub struct Loaded {
     pub timeline: Timeline,
     summary: OnceLock<Summary>,
     pub(crate) pages: PageCache,
+    pub(crate) critical: CriticalCache,
 }
 
 /// Why a request could not be answered.
@@ -108,7 +110,13 @@ impl Loaded {
     /// [`Timeline::build_with_progress`]).
     pub fn new_with_progress(ir: TraceIr, progress: impl FnMut(u64)) -> Loaded {
         let timeline = Timeline::build_with_progress(&ir, progress);
-        Loaded { ir, timeline, summary: OnceLock::new(), pages: PageCache::default() }
+        Loaded {
+            ir,
+            timeline,
+            summary: OnceLock::new(),
+            pages: PageCache::default(),
+            critical: CriticalCache::default(),
+        }
     }
 
     /// The goroutines, tasks and regions of `trace-analysis`, summarized on first use.
@@ -253,7 +261,7 @@ impl Loaded {
         }
     }
 
-    fn stack_json(&self, stack: u32) -> Vec<Value> {
+    pub(crate) fn stack_json(&self, stack: u32) -> Vec<Value> {
         let ir = &self.ir;
         let text = |h| String::from_utf8_lossy(ir.string(h).unwrap_or_default()).into_owned();
         ir.stack(StackHandle(stack))
@@ -262,7 +270,8 @@ impl Loaded {
     }
 
     /// `GET /api/details?lane=ID&t=NS[&tol=NS]`: what the span or mark at `t` on a lane is:
-    /// goroutine, times, the state transitions around it with the reason, and the stack.
+    /// goroutine, times, the state transitions around it with the reason, and the stack (and
+    /// on a task lane, the task's ID).
     pub fn details(&self, query: &Query) -> Result<Value, BadRequest> {
         let t = &self.timeline;
         let id = parse_lane_ids(&query.text("lane"), t.lanes.len())?;
@@ -292,7 +301,7 @@ impl Loaded {
             _ => t.labels.get(span.label() as usize).cloned().unwrap_or_default(),
         };
         let name = goroutine.and_then(|g| t.goroutine(g)).map(|g| g.name.clone()).unwrap_or_default();
-        Ok(json!({
+        let mut answer = json!({
             "lane": t.lane_name(lane),
             "what": span.kind().name(),
             "goroutine": goroutine,
@@ -304,7 +313,12 @@ impl Loaded {
             "to": after.map(|s| s.kind().name()),
             "reason": label,
             "stack": self.stack_json(span.stack),
-        }))
+        });
+        if matches!(lane.key, LaneKey::Tasks(_)) {
+            // The task's ID, so that the page can ask for its critical path.
+            answer["task"] = json!(self.task_of_span(&label, span.start, span.end));
+        }
+        Ok(answer)
     }
 
     /// `GET /api/range?start=NS&end=NS`: time per goroutine state within a range.
@@ -365,14 +379,7 @@ impl Loaded {
     /// with their time or sample count.
     fn profile_stacks(&self, kind: &str, query: &Query) -> Result<Vec<WeightedStack>, BadRequest> {
         if kind != "cpu" {
-            let records = self.analysis_profile(analysis_kind(kind)?, query)?;
-            return Ok(records
-                .into_iter()
-                .map(|r| {
-                    let frames = r.stack.into_iter().map(|f| (f.func, format!("{}:{}", f.file, f.line))).collect();
-                    (frames, r.time)
-                })
-                .collect());
+            return Ok(record_stacks(self.analysis_profile(analysis_kind(kind)?, query)?));
         }
         if query.get("group").is_some() || query.get("region").is_some() {
             return Err(bad("CPU samples are shown for the whole trace only"));
@@ -404,7 +411,18 @@ impl Loaded {
 
 /// A stack of a profile (innermost frame first, each as function and `file:line`) with its
 /// time or sample count.
-type WeightedStack = (Vec<(String, String)>, i64);
+pub(crate) type WeightedStack = (Vec<(String, String)>, i64);
+
+/// The stacks of `trace-analysis` profile records, with their time.
+pub(crate) fn record_stacks(records: Vec<ProfileRecord>) -> Vec<WeightedStack> {
+    records
+        .into_iter()
+        .map(|r| {
+            let frames = r.stack.into_iter().map(|f| (f.func, format!("{}:{}", f.file, f.line))).collect();
+            (frames, r.time)
+        })
+        .collect()
+}
 
 /// The profile of `trace-analysis` the page's `kind` names.
 fn analysis_kind(kind: &str) -> Result<ProfileKind, BadRequest> {
@@ -415,8 +433,10 @@ fn analysis_kind(kind: &str) -> Result<ProfileKind, BadRequest> {
     }
 }
 
-/// Stacks merged into a tree from the outermost frame, children sorted by value.
-fn flame_tree(stacks: &[WeightedStack]) -> Value {
+/// Stacks merged into a tree from the outermost frame, children sorted by value. A frame is
+/// named `function place`, or only by its function when it has no place (the pseudo-frames of
+/// a critical-path profile).
+pub(crate) fn flame_tree(stacks: &[WeightedStack]) -> Value {
     #[derive(Default)]
     struct Node {
         value: i64,
@@ -433,7 +453,8 @@ fn flame_tree(stacks: &[WeightedStack]) -> Value {
         root.value += value;
         let mut node = &mut root;
         for (func, place) in frames.iter().rev() {
-            node = node.children.entry(format!("{func} {place}")).or_default();
+            let name = if place.is_empty() { func.clone() } else { format!("{func} {place}") };
+            node = node.children.entry(name).or_default();
             node.value += value;
         }
     }

@@ -1,7 +1,8 @@
 //! The pages a person looks at: a web timeline of a Go execution trace served from a local
 //! server on loopback (lanes by proc, thread and goroutine, counters, tasks and regions),
 //! analysis pages (goroutine groups, flame graphs of the blocking and scheduler profiles, task
-//! and region histograms, the MMU curve), and the Chrome trace-event export that Perfetto opens.
+//! and region histograms, the MMU curve, critical paths of tasks and regions), and the Chrome
+//! trace-event export that Perfetto opens.
 //!
 //! The browser never receives the whole trace: it asks for a time window at a pixel width and
 //! gets spans merged below pixel resolution, from an index built once at load
@@ -24,6 +25,7 @@
 
 pub mod api;
 pub mod chrome;
+mod critical;
 mod pages;
 pub mod pyramid;
 pub mod series;

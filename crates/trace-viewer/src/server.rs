@@ -142,6 +142,15 @@ fn route(loaded: &Loaded, path: &str, query: &Query, token: &str) -> Response<io
         "/api/mmu" => json(loaded.mmu(query)),
         "/api/mmu-worst" => json(loaded.mmu_worst(query)),
         "/api/profile" => json(loaded.profile(query)),
+        "/api/critical-path/types" => json(Ok(loaded.critical_path_types())),
+        "/api/critical-path" => json(loaded.critical_path_type(query)),
+        "/api/critical-path/one" => json(loaded.critical_path_one(query)),
+        "/api/critical-path/pprof" => match loaded.critical_path_pprof(query) {
+            Ok(bytes) => Response::from_data(bytes)
+                .with_header(header("Content-Type", "application/octet-stream"))
+                .with_header(header("Content-Disposition", "attachment; filename=\"critical-path.pb.gz\"")),
+            Err(BadRequest(message)) => text_response(400, message + "\n", "text/plain"),
+        },
         "/api/pprof" => match loaded.pprof(query) {
             Ok(bytes) => Response::from_data(bytes)
                 .with_header(header("Content-Type", "application/octet-stream"))
