@@ -250,6 +250,9 @@ pub struct PathQuery {
 pub struct TaskMembership {
     /// Per goroutine, its regions' (start, end, task), by start.
     by_goroutine: BTreeMap<i64, Vec<(Nanos, Nanos, u64)>>,
+    /// Per goroutine, the latest end among its first `i + 1` intervals, so that a lookup
+    /// stops going back once no earlier interval can cover the time asked about.
+    reach: BTreeMap<i64, Vec<Nanos>>,
     parents: BTreeMap<u64, u64>,
 }
 
@@ -272,18 +275,27 @@ impl TaskMembership {
         // regions too (a region, which begins later, is the innermost where both apply).
         for t in summary.tasks.values() {
             let (Some(start), Some(end)) = (&t.start, &t.end) else { continue };
-            for g in [start.goroutine, end.goroutine] {
-                let list = by_goroutine.entry(g).or_default();
-                if !list.contains(&(start.time, end.time, t.id)) {
-                    list.push((start.time, end.time, t.id));
-                }
+            by_goroutine.entry(start.goroutine).or_default().push((start.time, end.time, t.id));
+            if end.goroutine != start.goroutine {
+                by_goroutine.entry(end.goroutine).or_default().push((start.time, end.time, t.id));
             }
         }
         for list in by_goroutine.values_mut() {
-            list.sort();
+            list.sort_unstable();
+            list.dedup();
         }
         let parents = summary.tasks.values().filter_map(|t| Some((t.id, t.parent?))).collect();
-        TaskMembership { by_goroutine, parents }
+        let reach = by_goroutine
+            .iter()
+            .map(|(&id, list)| {
+                let ends = list.iter().scan(Nanos::MIN, |max, &(_, end, _)| {
+                    *max = (*max).max(end);
+                    Some(*max)
+                });
+                (id, ends.collect())
+            })
+            .collect();
+        TaskMembership { by_goroutine, reach, parents }
     }
 
     /// The task goroutine `id` worked for during `start..end`: that of its innermost region
@@ -291,8 +303,10 @@ impl TaskMembership {
     pub fn task_at(&self, id: i64, start: Nanos, end: Nanos) -> Option<u64> {
         let mid = start + (end - start) / 2;
         let list = self.by_goroutine.get(&id)?;
+        let reach = &self.reach[&id];
         let n = list.partition_point(|&(s, _, _)| s <= mid);
-        list[..n].iter().rev().find(|&&(_, e, _)| e >= mid).map(|&(_, _, task)| task)
+        // Back from the latest interval begun by `mid`, while an earlier one can still reach it.
+        (0..n).rev().take_while(|&i| reach[i] >= mid).find(|&i| list[i].1 >= mid).map(|i| list[i].2)
     }
 
     fn relation(&self, task: Option<u64>, interval: Option<u64>) -> TaskRelation {

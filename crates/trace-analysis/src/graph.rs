@@ -322,7 +322,8 @@ impl ExecutionGraph {
     /// appeared before it (or the first, if none had).
     pub fn goroutine_at(&self, id: i64, time: Nanos) -> Option<u32> {
         let nodes = self.nodes_of(id);
-        let before = nodes.iter().rev().find(|&&(_, n)| self.starts[self.goroutines[n as usize].first_segment as usize] < time);
+        let before =
+            nodes.iter().rev().find(|&&(_, n)| self.starts[self.goroutines[n as usize].first_segment as usize] < time);
         before.or(nodes.first()).map(|&(_, node)| node)
     }
 

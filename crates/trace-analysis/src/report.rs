@@ -1,11 +1,18 @@
 //! The `analyze` report: one pass over every analysis, with the numbers a person reads first
 //! and findings in plain language.
 
+use std::collections::BTreeMap;
+
 use rustc_hash::FxHashSet;
 use trace_format::ir::TraceIr;
 use trace_format::{Details, EventKind, RangeKind};
 
+use crate::critical::{
+    Category, CriticalPath, PathQuery, TaskMembership, TaskRelation, aggregate, critical_paths, region_queries,
+    task_query,
+};
 use crate::goroutines::{GoroutineSummary, Name, Nanos, Summary, is_system_goroutine, summarize};
+use crate::graph::ExecutionGraph;
 use crate::groups::{GoroutineGroup, group_goroutines};
 use crate::mmu::{MmuCurve, UtilFlags, UtilWindow, mutator_utilization};
 use crate::profile::{Intervals, ProfileKind, ProfileRecord, profiles};
@@ -151,8 +158,9 @@ const SLOWEST: usize = 10;
 
 /// Analyses the trace for the report.
 pub fn report(ir: &TraceIr) -> Report {
-    let overview = overview(ir);
-    let summary = summarize(ir);
+    // The execution graph needs only the events: it is built beside the other analyses, so
+    // that with two threads the critical-path findings cost little more time.
+    let (graph, (overview, summary)) = rayon::join(|| ExecutionGraph::build(ir), || (overview(ir), summarize(ir)));
     let groups = group_goroutines(&summary);
     let all = Intervals::goroutines(&summary, None);
     let profiles = ProfileKind::ALL.into_iter().zip(profiles(ir, &ProfileKind::ALL, &all)).collect();
@@ -209,7 +217,11 @@ pub fn report(ir: &TraceIr) -> Report {
             })
             .collect()
     };
-    let findings = findings(&overview, &summary, &groups, &mmu);
+    let mut findings = findings(&overview, &summary, &groups, &mmu);
+    findings.extend(critical_path_findings(&graph, &summary));
+    drop(graph);
+    findings.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let findings = findings.into_iter().map(|(_, text)| text).collect();
     Report { overview, summary, groups, profiles, slowest_tasks, slowest_regions, mmu, findings }
 }
 
@@ -262,7 +274,12 @@ fn waits(g: &GoroutineSummary) -> Vec<(String, Nanos)> {
     waits
 }
 
-fn findings(overview: &Overview, summary: &Summary, groups: &[GoroutineGroup], mmu: &[MmuPoint]) -> Vec<String> {
+fn findings(
+    overview: &Overview,
+    summary: &Summary,
+    groups: &[GoroutineGroup],
+    mmu: &[MmuPoint],
+) -> Vec<(Nanos, String)> {
     let mut findings = Vec::new();
     // Groups named here are not named again for their goroutines' waiting for a CPU.
     let mut waiting_for_cpu: std::collections::BTreeSet<&str> = Default::default();
@@ -346,6 +363,132 @@ fn findings(overview: &Overview, summary: &Summary, groups: &[GoroutineGroup], m
             ),
         ));
     }
-    findings.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    findings.into_iter().map(|(_, text)| text).collect()
+    findings
+}
+
+/// How many task types and how many region types get a critical-path finding: the slowest.
+const CRITICAL_PATH_TYPES: usize = 2;
+/// At most this many of a type's slowest instances (its slowest 1%), and this many others
+/// spread over the rest for the typical instance, are walked for a finding.
+const CRITICAL_PATH_SAMPLE: usize = 200;
+
+/// How findings name the categories of a critical path.
+fn category_words(category: Category) -> &'static str {
+    match category {
+        Category::Running => "running",
+        Category::Runnable => "waiting for a CPU (runnable)",
+        Category::Syscall => "in system calls",
+        Category::Network => "waiting on the network",
+        Category::Timer => "waiting for timers (sleeps, timeouts)",
+        Category::Gc => "on the garbage collector",
+        Category::Unknown => "in time the trace does not explain",
+    }
+}
+
+/// The largest shares of a breakdown, in words: `62% waiting for a CPU (runnable), 30% running`.
+fn top_shares<K: Clone + Ord>(by: &BTreeMap<K, Nanos>, words: impl Fn(&K) -> String) -> Vec<String> {
+    let total: Nanos = by.values().sum();
+    let mut items: Vec<(&K, &Nanos)> = by.iter().filter(|&(_, &t)| t * 10 >= total && t > 0).collect();
+    items.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    items
+        .into_iter()
+        .take(2)
+        .map(|(k, &t)| format!("{:.0}% {}", t as f64 * 100.0 / total.max(1) as f64, words(k)))
+        .collect()
+}
+
+/// For the slowest task and region types: what dominates the critical path of their slowest
+/// instances (the slowest 1%), and of a typical one.
+fn critical_path_findings(graph: &ExecutionGraph, summary: &Summary) -> Vec<(Nanos, String)> {
+    let mut candidates: Vec<(Nanos, &'static str, Name, Vec<PathQuery>)> = Vec::new();
+    let mut by_type: BTreeMap<(&'static str, Name), Vec<PathQuery>> = BTreeMap::new();
+    for t in summary.tasks.values() {
+        if let Some(q) = task_query(summary, t.id) {
+            by_type.entry(("tasks", t.name.clone())).or_default().push(q);
+        }
+    }
+    let mut region_names: Vec<&Name> = summary.regions.iter().map(|r| &r.name).filter(|n| !n.is_empty()).collect();
+    region_names.sort();
+    region_names.dedup();
+    for name in region_names {
+        let queries: Vec<PathQuery> = region_queries(summary, name).into_iter().map(|(_, q)| q).collect();
+        if !queries.is_empty() {
+            by_type.insert(("regions", name.clone()), queries);
+        }
+    }
+    for kind in ["tasks", "regions"] {
+        let mut of_kind: Vec<(Nanos, Name, Vec<PathQuery>)> = by_type
+            .iter()
+            .filter(|((k, _), _)| *k == kind)
+            .map(|((_, name), qs)| (qs.iter().map(|q| q.end - q.start).max().unwrap_or(0), name.clone(), qs.clone()))
+            .filter(|(slowest, _, _)| *slowest > 0)
+            .collect();
+        of_kind.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        for (slowest, name, queries) in of_kind.into_iter().take(CRITICAL_PATH_TYPES) {
+            candidates.push((slowest, kind, name, queries));
+        }
+    }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let membership = TaskMembership::new(summary);
+    let mut findings = Vec::new();
+    for (slowest_duration, kind, name, mut queries) in candidates {
+        let count = queries.len();
+        queries.sort_by_key(|q| (std::cmp::Reverse(q.end - q.start), q.start));
+        let slow_count = count.div_ceil(100).clamp(1, CRITICAL_PATH_SAMPLE);
+        let step = (count / CRITICAL_PATH_SAMPLE).max(1);
+        let typical: Vec<PathQuery> = queries.iter().step_by(step).cloned().collect();
+        let paths = |qs: &[PathQuery]| -> Vec<CriticalPath> {
+            critical_paths(graph, qs, Some(&membership)).into_iter().filter_map(Result::ok).collect()
+        };
+        let slow_paths = paths(&queries[..slow_count]);
+        let slow = aggregate(&slow_paths);
+        let on_path: Nanos = slow_paths.iter().map(|p| p.end - p.start).sum();
+        let other_task: Nanos = slow_paths
+            .iter()
+            .flat_map(|p| &p.segments)
+            .filter(|s| s.relation == TaskRelation::OtherTask)
+            .map(|s| s.duration())
+            .sum();
+        let sample = aggregate(&paths(&typical));
+        let category = top_shares(&slow.slowest_by_category, |c| category_words(*c).to_owned());
+        let groups = top_shares(&slow.slowest_by_group, |g| {
+            if g.is_empty() { "in goroutines the trace does not name".to_owned() } else { format!("in {g}") }
+        });
+        let typical_category = top_shares(&sample.median_by_category, |c| category_words(*c).to_owned());
+        let which = if count == 1 {
+            format!(
+                "the one complete {} of type {name:?} ({})",
+                &kind[..kind.len() - 1],
+                spoken_duration(slowest_duration)
+            )
+        } else {
+            format!(
+                "the slowest {} of {count} {kind} {name:?} (from {} up to {})",
+                if slow_count == 1 { "one".to_owned() } else { slow_count.to_string() },
+                spoken_duration(slow.slowest_threshold),
+                spoken_duration(slowest_duration)
+            )
+        };
+        let mut text =
+            format!("on the critical path of {which}: {}; by goroutine: {}", category.join(", "), groups.join(", "));
+        if kind == "tasks" && other_task * 10 >= on_path && on_path > 0 {
+            text += &format!(
+                "; {:.0}% of it was goroutines working for other tasks (contention between requests)",
+                other_task as f64 * 100.0 / on_path as f64
+            );
+        }
+        if count > 1 {
+            text += &format!(
+                "; a typical one ({}) is {}",
+                spoken_duration(sample.median_duration),
+                typical_category.join(", ")
+            );
+        }
+        let flag = if kind == "tasks" { "--task-type" } else { "--region" };
+        text += &format!(" (`gotrace critical-path {flag} {name:?}` shows each path)");
+        findings.push((slowest_duration, text));
+    }
+    findings
 }

@@ -220,3 +220,36 @@ fn a_goroutine_blocked_before_the_trace_starts_with_unknown() {
         assert_eq!(path.segments[0].category, Category::Unknown, "{}", l.version);
     }
 }
+
+fn findings(version: &str, case: &str) -> Vec<String> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/critical-path/{version}/{case}.trace"));
+    let ir = TraceIr::from_trace(&std::fs::read(&path).unwrap()).unwrap();
+    trace_analysis::report(&ir).findings
+}
+
+#[test]
+fn the_report_names_what_dominates_the_slowest_critical_paths() {
+    for version in VERSIONS {
+        let found = findings(version, "fork-join");
+        let finding = found
+            .iter()
+            .find(|f| f.contains("critical path") && f.contains("\"fork-join\""))
+            .unwrap_or_else(|| panic!("{version}: no critical-path finding in {found:?}"));
+        assert!(finding.contains("in main.worker50"), "{version}: {finding}");
+        assert!(finding.contains("running"), "{version}: {finding}");
+
+        let found = findings(version, "two-tasks-mutex");
+        let finding = found
+            .iter()
+            .find(|f| f.contains("critical path") && f.contains("\"two-tasks-mutex\""))
+            .unwrap_or_else(|| panic!("{version}: no critical-path finding in {found:?}"));
+        assert!(finding.contains("working for other tasks"), "{version}: {finding}");
+
+        let found = findings(version, "tcp");
+        assert!(
+            found.iter().any(|f| f.contains("\"tcp\"") && f.contains("waiting on the network")),
+            "{version}: {found:?}"
+        );
+    }
+}
