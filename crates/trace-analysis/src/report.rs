@@ -467,7 +467,7 @@ fn critical_path_findings(graph: &ExecutionGraph, summary: &Summary) -> Vec<(Nan
             format!(
                 "the slowest {} of {count} {kind} {name:?} (from {} up to {})",
                 if slow_count == 1 { "one".to_owned() } else { slow_count.to_string() },
-                spoken_duration(slow.slowest_threshold),
+                spoken_duration(queries[slow_count - 1].end - queries[slow_count - 1].start),
                 spoken_duration(slowest_duration)
             )
         };
