@@ -477,6 +477,8 @@ pub fn critical_path(
                 level.segment = graph.previous(s);
             }
             SegmentState::Runnable => {
+                // The stack of the entering event describes only a running first stretch.
+                level.entry_stack = None;
                 let detail = runnable_detail(graph, s, lo, t);
                 // A goroutine woken from a wait is still where it waited; one that stopped
                 // running is where it stopped; a new one is where its creator made it.
@@ -525,6 +527,7 @@ pub fn critical_path(
                 level.segment = graph.previous(s);
             }
             SegmentState::Waiting => {
+                level.entry_stack = None;
                 let reason = graph.reason(s);
                 let next = (s + 1 < g.first_segment + g.segment_count).then_some(s + 1);
                 // Who ended the wait, if the walk is at its end (not inside it).

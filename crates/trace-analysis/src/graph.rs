@@ -570,7 +570,7 @@ impl Builder<'_> {
         let goroutines: Vec<GoroutineNode> = self.nodes.into_iter().filter(|n| n.segment_count > 0).collect();
         let mut by_id: Vec<(i64, u32)> = goroutines.iter().enumerate().map(|(i, g)| (g.id, i as u32)).collect();
         by_id.sort_unstable();
-        let graph = ExecutionGraph {
+        ExecutionGraph {
             by_id,
             starts: scatter(c.starts, &place),
             stacks: scatter(c.stacks, &place),
@@ -582,9 +582,7 @@ impl Builder<'_> {
             stop_the_world: self.stop_the_world,
             start_time,
             end_time,
-        };
-        drop(place);
-        graph
+        }
     }
 }
 
