@@ -36,7 +36,7 @@ pub(crate) fn write_json(out: &mut dyn Write, value: &Value) -> Result<(), Comma
 }
 
 /// A group's name for people: Go's words for goroutines whose start was never seen.
-fn group_name(name: &str) -> &str {
+pub(crate) fn group_name(name: &str) -> &str {
     if name.is_empty() { trace_analysis::golden::UNNAMED_GROUP } else { name }
 }
 

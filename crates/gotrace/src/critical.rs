@@ -15,7 +15,7 @@ use trace_analysis::{
 use trace_format::EventTables;
 use trace_format::ir::TraceIr;
 
-use crate::analysis::{human_duration, percent, stored_error, write_json};
+use crate::analysis::{group_name, human_duration, percent, stored_error, write_json};
 use crate::{CommandError, load_ir};
 
 /// What to find the critical path of.
@@ -52,11 +52,10 @@ pub struct CriticalPathOptions {
     pub pprof: Option<PathBuf>,
 }
 
-/// One instance and its path: a task or region with its name, or a goroutine interval.
+/// What one path is of: a task or region with its name, or a goroutine interval.
 struct Instance {
     label: String,
     task: Option<u64>,
-    path: CriticalPath,
 }
 
 fn queries(
@@ -120,29 +119,24 @@ pub fn critical_path_command(
     let graph = ExecutionGraph::build(&ir);
     let membership = TaskMembership::new(&summary);
     let wanted = queries(&graph, &summary, &options.target, options.strict)?;
-    let instances: Vec<Instance> = if wanted.len() == 1 {
-        let (label, query) = wanted.into_iter().next().expect("one");
-        let path = critical_path(&graph, &query, Some(&membership)).map_err(|e| CommandError::Usage(e.to_string()))?;
-        vec![Instance { label, task: query.task, path }]
+    let (labels, queries): (Vec<String>, Vec<PathQuery>) = wanted.into_iter().unzip();
+    let paths: Vec<CriticalPath> = if queries.len() == 1 {
+        vec![critical_path(&graph, &queries[0], Some(&membership)).map_err(|e| CommandError::Usage(e.to_string()))?]
     } else {
-        let (labels, queries): (Vec<String>, Vec<PathQuery>) = wanted.into_iter().unzip();
-        let paths = critical_paths(&graph, &queries, Some(&membership));
-        labels
+        critical_paths(&graph, &queries, Some(&membership))
             .into_iter()
-            .zip(queries)
-            .zip(paths)
-            .map(|((label, q), p)| {
-                Ok(Instance { label, task: q.task, path: p.map_err(|e| CommandError::Usage(e.to_string()))? })
-            })
-            .collect::<Result<_, CommandError>>()?
+            .collect::<Result<_, _>>()
+            .map_err(|e| CommandError::Usage(e.to_string()))?
     };
-    let paths: Vec<CriticalPath> = instances.iter().map(|i| i.path.clone()).collect();
+    let instances: Vec<Instance> =
+        labels.into_iter().zip(&queries).map(|(label, q)| Instance { label, task: q.task }).collect();
     if let Some(output) = &options.pprof {
         std::fs::write(output, pprof::encode(&path_profile(&ir, &paths))).map_err(CommandError::Write)?;
     }
     let many = !matches!(options.target, PathTarget::Task(_) | PathTarget::Goroutine { .. });
     if options.json {
-        let instance_values: Vec<Value> = instances.iter().map(|i| path_json(&ir, &graph, i)).collect();
+        let instance_values: Vec<Value> =
+            instances.iter().zip(&paths).map(|(i, p)| path_json(&ir, &graph, i, p)).collect();
         let value = if many {
             json!({ "instances": instance_values, "aggregate": aggregate_json(&aggregate(&paths)) })
         } else {
@@ -156,41 +150,34 @@ pub fn critical_path_command(
         let agg = aggregate(&paths);
         write_aggregate(out, &options.target, &agg)?;
         writeln!(out, "\ninstances (slowest first):")?;
-        let mut order: Vec<&Instance> = instances.iter().collect();
-        order.sort_by_key(|i| std::cmp::Reverse(i.path.end - i.path.start));
-        for i in order.iter().take(20) {
-            let (top, time) = dominant(&i.path);
+        let mut order: Vec<(&Instance, &CriticalPath)> = instances.iter().zip(&paths).collect();
+        order.sort_by_key(|(_, p)| std::cmp::Reverse(p.end - p.start));
+        for (i, p) in order.iter().take(20) {
+            let (top, time) = p.dominant();
             writeln!(
                 out,
                 "  {:<40} {:>9} at {:>9}  mostly {} ({})",
                 i.label,
-                human_duration(i.path.end - i.path.start),
-                human_duration(i.path.start - trace_start),
+                human_duration(p.end - p.start),
+                human_duration(p.start - trace_start),
                 top.name(),
-                percent(time, i.path.end - i.path.start)
+                percent(time, p.end - p.start)
             )?;
         }
         if order.len() > 20 {
             writeln!(out, "  ... and {} more (--json lists them all)", order.len() - 20)?;
         }
-        if let Some(slowest) = order.first() {
+        if let Some((slowest, path)) = order.first() {
             writeln!(out, "\nthe slowest instance in full:")?;
-            write_path(out, &ir, &graph, slowest, trace_start)?;
+            write_path(out, &ir, &graph, slowest, path, trace_start)?;
         }
     } else {
-        write_path(out, &ir, &graph, &instances[0], trace_start)?;
+        write_path(out, &ir, &graph, &instances[0], &paths[0], trace_start)?;
     }
     if let Some(output) = &options.pprof {
         writeln!(out, "\nwrote the path profile to {} (open it with `go tool pprof`)", output.display())?;
     }
     stored_error(&ir)
-}
-
-/// The category with the most time on a path.
-fn dominant(path: &CriticalPath) -> (Category, Nanos) {
-    let by = path.by_category();
-    let (&c, &t) = by.iter().max_by_key(|&(c, t)| (*t, std::cmp::Reverse(*c))).expect("every category is present");
-    (c, t)
 }
 
 /// Where a stack says the goroutine was: its innermost frame, and the innermost frame of the
@@ -218,10 +205,6 @@ fn place(ir: &TraceIr, stack: Option<u64>) -> String {
     text
 }
 
-fn function_label(function: &str) -> &str {
-    if function.is_empty() { "(unnamed)" } else { function }
-}
-
 fn hop_text(ir: &TraceIr, hop: &PathHop, trace_start: Nanos) -> String {
     let at = |t: Nanos| human_duration(t - trace_start);
     match hop.edge {
@@ -230,7 +213,7 @@ fn hop_text(ir: &TraceIr, hop: &PathHop, trace_start: Nanos) -> String {
             hop.waiter,
             at(hop.blocked_at),
             hop.cause,
-            function_label(&hop.cause_function),
+            group_name(&hop.cause_function),
             place(ir, hop.unblocked_stack)
         ),
         _ => {
@@ -242,7 +225,7 @@ fn hop_text(ir: &TraceIr, hop: &PathHop, trace_start: Nanos) -> String {
                 at(hop.blocked_at),
                 place(ir, hop.blocked_stack),
                 hop.cause,
-                function_label(&hop.cause_function),
+                group_name(&hop.cause_function),
                 place(ir, hop.unblocked_stack),
                 human_duration(hop.unblocked_at - hop.blocked_at)
             )
@@ -255,9 +238,9 @@ fn write_path(
     ir: &TraceIr,
     graph: &ExecutionGraph,
     instance: &Instance,
+    p: &CriticalPath,
     trace_start: Nanos,
 ) -> Result<(), CommandError> {
-    let p = &instance.path;
     let total = p.end - p.start;
     let function = graph
         .goroutine_at(p.goroutine, p.end)
@@ -271,7 +254,7 @@ fn write_path(
         human_duration(p.start - trace_start),
         human_duration(p.end - trace_start),
         p.goroutine,
-        function_label(&function)
+        group_name(&function)
     )?;
     writeln!(out)?;
     writeln!(
@@ -280,7 +263,7 @@ fn write_path(
         "start", "duration", "depth", "goroutine", "category", "task", "detail"
     )?;
     for s in &p.segments {
-        let who = format!("G{} {}", s.goroutine, function_label(&s.function));
+        let who = format!("G{} {}", s.goroutine, group_name(&s.function));
         let task = match s.relation {
             trace_analysis::TaskRelation::NoTask => "-".to_owned(),
             trace_analysis::TaskRelation::SameTask => "same".to_owned(),
@@ -313,7 +296,7 @@ fn write_path(
     let mut groups: Vec<_> = p.by_group().into_iter().collect();
     groups.sort_by_key(|(name, t)| (std::cmp::Reverse(*t), name.clone()));
     for (name, t) in groups {
-        writeln!(out, "  {:<40} {:>9} {:>6}", function_label(&name), human_duration(t), percent(t, total))?;
+        writeln!(out, "  {:<40} {:>9} {:>6}", group_name(&name), human_duration(t), percent(t, total))?;
     }
     Ok(())
 }
@@ -346,7 +329,7 @@ fn write_aggregate(out: &mut dyn Write, target: &PathTarget, agg: &PathAggregate
         writeln!(
             out,
             "  {:<38} {:>12} {:>12}",
-            function_label(name),
+            group_name(name),
             human_duration(agg.median_by_group[name]),
             human_duration(*s)
         )?;
@@ -372,8 +355,7 @@ fn category_map(by: &BTreeMap<Category, Nanos>) -> Value {
     by.iter().map(|(c, t)| (c.name().to_owned(), Value::from(*t))).collect::<serde_json::Map<_, _>>().into()
 }
 
-fn path_json(ir: &TraceIr, graph: &ExecutionGraph, instance: &Instance) -> Value {
-    let p = &instance.path;
+fn path_json(ir: &TraceIr, graph: &ExecutionGraph, instance: &Instance, p: &CriticalPath) -> Value {
     let trace_start = graph.time_range().0;
     json!({
         "what": instance.label,

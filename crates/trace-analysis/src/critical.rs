@@ -25,6 +25,7 @@ use trace_format::ir::TraceIr;
 
 use crate::goroutines::{Name, Nanos, Summary};
 use crate::graph::{ExecutionGraph, SegmentId, SegmentStart, SegmentState};
+use crate::groups::Percentiles;
 use crate::profile::{ProfileFrame, ProfileRecord};
 
 /// What a stretch of the critical path was.
@@ -213,6 +214,16 @@ impl CriticalPath {
             *out.entry(s.category).or_default() += s.duration();
         }
         out
+    }
+
+    /// The category with the most time on the path, and that time (the first of
+    /// [`Category::ALL`] on a tie).
+    pub fn dominant(&self) -> (Category, Nanos) {
+        let by = self.by_category();
+        Category::ALL
+            .iter()
+            .map(|&c| (c, by[&c]))
+            .fold((Category::Running, -1), |best, c| if c.1 > best.1 { c } else { best })
     }
 
     /// Time on the path by goroutine group (start function).
@@ -677,29 +688,27 @@ pub fn task_type_queries(summary: &Summary, name: &str) -> Vec<(u64, PathQuery)>
 /// The queries of every complete region of type `name`, as (index into the summary's
 /// regions, query), in the order the regions began.
 pub fn region_queries(summary: &Summary, name: &str) -> Vec<(usize, PathQuery)> {
-    let mut out: Vec<(usize, PathQuery)> = summary
-        .regions
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| &*r.name == name)
-        .filter_map(|(i, r)| {
-            let (start, end) = (r.start.as_ref()?, r.end.as_ref()?);
-            let task = (r.task != 0).then_some(r.task);
-            Some((
-                i,
-                PathQuery {
-                    goroutine: end.goroutine,
-                    start: start.time,
-                    end: end.time,
-                    task,
-                    end_stack: end.stack,
-                    strict: false,
-                },
-            ))
-        })
+    let mut out: Vec<(usize, PathQuery)> = (0..summary.regions.len())
+        .filter(|&i| &*summary.regions[i].name == name)
+        .filter_map(|i| Some((i, region_query(summary, i)?)))
         .collect();
     out.sort_by_key(|(i, q)| (q.start, *i));
     out
+}
+
+/// The query of region `index` of the summary's regions: from its beginning to its end, on
+/// its goroutine. `None` if the trace does not show both (or there is no such region).
+pub fn region_query(summary: &Summary, index: usize) -> Option<PathQuery> {
+    let r = summary.regions.get(index)?;
+    let (start, end) = (r.start.as_ref()?, r.end.as_ref()?);
+    Some(PathQuery {
+        goroutine: end.goroutine,
+        start: start.time,
+        end: end.time,
+        task: (r.task != 0).then_some(r.task),
+        end_stack: end.stack,
+        strict: false,
+    })
 }
 
 /// The query of goroutine `id` from `from` to `to` (default: its life in the trace, from its
@@ -760,12 +769,9 @@ pub struct PathAggregate {
     pub slowest_by_group: BTreeMap<Name, Nanos>,
 }
 
-fn median(mut values: Vec<Nanos>) -> Nanos {
-    if values.is_empty() {
-        return 0;
-    }
-    values.sort_unstable();
-    values[(values.len() - 1) / 2]
+/// The median (nearest rank, as the goroutine groups' percentiles) of `values`.
+fn median(values: Vec<Nanos>) -> Nanos {
+    Percentiles::of(values).p50
 }
 
 /// The aggregate of the paths of many instances of one type.

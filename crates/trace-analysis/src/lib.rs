@@ -53,8 +53,8 @@ mod tasks;
 
 pub use critical::{
     Category, CriticalPath, PathAggregate, PathEdge, PathError, PathHop, PathQuery, PathSegment, TaskMembership,
-    TaskRelation, aggregate, critical_path, critical_paths, goroutine_query, path_profile, region_queries, task_query,
-    task_type_queries,
+    TaskRelation, aggregate, critical_path, critical_paths, goroutine_query, path_profile, region_queries,
+    region_query, task_query, task_type_queries,
 };
 pub use goroutines::{
     EXECUTION_TIME, EdgeKind, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Name, Nanos, RegionSummary,

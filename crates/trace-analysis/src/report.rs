@@ -8,7 +8,7 @@ use trace_format::ir::TraceIr;
 use trace_format::{Details, EventKind, RangeKind};
 
 use crate::critical::{
-    Category, CriticalPath, PathQuery, TaskMembership, TaskRelation, aggregate, critical_paths, region_queries,
+    Category, CriticalPath, PathQuery, TaskMembership, TaskRelation, aggregate, critical_paths, region_query,
     task_query,
 };
 use crate::goroutines::{GoroutineSummary, Name, Nanos, Summary, is_system_goroutine, summarize};
@@ -400,31 +400,29 @@ fn top_shares<K: Clone + Ord>(by: &BTreeMap<K, Nanos>, words: impl Fn(&K) -> Str
 /// For the slowest task and region types: what dominates the critical path of their slowest
 /// instances (the slowest 1%), and of a typical one.
 fn critical_path_findings(graph: &ExecutionGraph, summary: &Summary) -> Vec<(Nanos, String)> {
-    let mut candidates: Vec<(Nanos, &'static str, Name, Vec<PathQuery>)> = Vec::new();
+    // Every complete instance by kind and type, in one pass over the tasks and the regions.
     let mut by_type: BTreeMap<(&'static str, Name), Vec<PathQuery>> = BTreeMap::new();
     for t in summary.tasks.values() {
         if let Some(q) = task_query(summary, t.id) {
             by_type.entry(("tasks", t.name.clone())).or_default().push(q);
         }
     }
-    let mut region_names: Vec<&Name> = summary.regions.iter().map(|r| &r.name).filter(|n| !n.is_empty()).collect();
-    region_names.sort();
-    region_names.dedup();
-    for name in region_names {
-        let queries: Vec<PathQuery> = region_queries(summary, name).into_iter().map(|(_, q)| q).collect();
-        if !queries.is_empty() {
-            by_type.insert(("regions", name.clone()), queries);
+    for (i, r) in summary.regions.iter().enumerate().filter(|(_, r)| !r.name.is_empty()) {
+        if let Some(q) = region_query(summary, i) {
+            by_type.entry(("regions", r.name.clone())).or_default().push(q);
         }
     }
+    let mut candidates: Vec<(Nanos, &'static str, Name, Vec<PathQuery>)> = Vec::new();
     for kind in ["tasks", "regions"] {
-        let mut of_kind: Vec<(Nanos, Name, Vec<PathQuery>)> = by_type
+        let mut of_kind: Vec<(Nanos, Name)> = by_type
             .iter()
             .filter(|((k, _), _)| *k == kind)
-            .map(|((_, name), qs)| (qs.iter().map(|q| q.end - q.start).max().unwrap_or(0), name.clone(), qs.clone()))
-            .filter(|(slowest, _, _)| *slowest > 0)
+            .map(|((_, name), qs)| (qs.iter().map(|q| q.end - q.start).max().unwrap_or(0), name.clone()))
+            .filter(|(slowest, _)| *slowest > 0)
             .collect();
         of_kind.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        for (slowest, name, queries) in of_kind.into_iter().take(CRITICAL_PATH_TYPES) {
+        for (slowest, name) in of_kind.into_iter().take(CRITICAL_PATH_TYPES) {
+            let queries = by_type.remove(&(kind, name.clone())).expect("listed above");
             candidates.push((slowest, kind, name, queries));
         }
     }

@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use serde_json::{Value, json};
 use trace_analysis::golden::UNNAMED_GROUP;
 use trace_analysis::{
-    Category, CriticalPath, ExecutionGraph, Nanos, PathHop, PathQuery, PathSegment, ProfileRecord, TaskMembership,
-    aggregate, critical_path, critical_paths, goroutine_query, path_profile, pprof, region_queries, task_query,
-    task_type_queries,
+    Category, CriticalPath, ExecutionGraph, Nanos, PathHop, PathQuery, PathSegment, Percentiles, ProfileRecord,
+    TaskMembership, aggregate, critical_path, critical_paths, goroutine_query, path_profile, pprof, region_queries,
+    region_query, task_query, task_type_queries,
 };
 
 use crate::api::{BadRequest, Loaded, Query, bad, flame_tree, record_stacks};
@@ -112,26 +112,9 @@ impl PathKey {
     }
 }
 
-fn median(mut values: Vec<Nanos>) -> Nanos {
-    if values.is_empty() {
-        return 0;
-    }
-    values.sort_unstable();
-    values[(values.len() - 1) / 2]
-}
-
 /// A goroutine group's name for people.
 fn group_label(name: &str) -> &str {
     if name.is_empty() { UNNAMED_GROUP } else { name }
-}
-
-/// The category with the most time on a path (the first of [`Category::ALL`] on a tie).
-fn dominant(path: &CriticalPath) -> (Category, Nanos) {
-    let by = path.by_category();
-    Category::ALL
-        .iter()
-        .map(|&c| (c, by[&c]))
-        .fold((Category::Unknown, -1), |best, c| if c.1 > best.1 { c } else { best })
 }
 
 /// A fragment of the page: the timeline around `start..end` (from the trace's start) with
@@ -205,7 +188,7 @@ impl Loaded {
                                 "name": name,
                                 "count": durations.len(),
                                 "max": durations.iter().copied().max().unwrap_or(0),
-                                "median": median(durations),
+                                "median": Percentiles::of(durations).p50,
                             })
                         })
                         .collect()
@@ -249,16 +232,21 @@ impl Loaded {
         };
         let results = critical_paths(&g.graph, &queries, Some(&g.membership));
         // An instance with no path (it lasts no time) is left out and counted.
-        let mut instances: Vec<(PathKey, CriticalPath)> = Vec::with_capacity(results.len());
+        let (mut keys_kept, mut paths) = (Vec::with_capacity(results.len()), Vec::with_capacity(results.len()));
         let mut skipped = 0;
         for (key, result) in keys.into_iter().zip(results) {
             match result {
-                Ok(path) => instances.push((key, path)),
+                Ok(path) => {
+                    keys_kept.push(key);
+                    paths.push(path);
+                }
                 Err(_) => skipped += 1,
             }
         }
-        instances.sort_by_key(|(_, p)| (std::cmp::Reverse(p.end - p.start), p.start));
-        let paths: Vec<CriticalPath> = instances.iter().map(|(_, p)| p.clone()).collect();
+        // The slowest first, each key beside its path.
+        let mut order: Vec<usize> = (0..paths.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(paths[i].end - paths[i].start), paths[i].start));
+        let instances: Vec<(PathKey, &CriticalPath)> = order.iter().map(|&i| (keys_kept[i], &paths[i])).collect();
         let agg = aggregate(&paths);
         let profile = path_profile(&self.ir, &paths);
         let categories: Vec<Value> = Category::ALL
@@ -289,7 +277,7 @@ impl Loaded {
             .iter()
             .take(MAX_INSTANCES)
             .map(|(key, p)| {
-                let (category, time) = dominant(p);
+                let (category, time) = p.dominant();
                 let (start, end) = (self.relative(p.start), self.relative(p.end));
                 let cp = key.cp(trace_start);
                 let id = match key {
@@ -363,11 +351,10 @@ impl Loaded {
         }
         if query.get("region").is_some() {
             let index: usize = unsigned(query, "region")?;
-            let region = summary.regions.get(index).ok_or_else(|| bad(format!("the trace has no region {index}")))?;
-            let q = region_queries(summary, &region.name)
-                .into_iter()
-                .find(|(i, _)| *i == index)
-                .map(|(_, q)| q)
+            if index >= summary.regions.len() {
+                return Err(bad(format!("the trace has no region {index}")));
+            }
+            let q = region_query(summary, index)
                 .ok_or_else(|| bad(format!("region {index} is not complete in the trace: it has no critical path")))?;
             return Ok((PathKey::Region(index), q));
         }
