@@ -1,12 +1,13 @@
 //! Criterion benchmarks of the goroutine execution graph and critical paths: building the
-//! graph of a big trace, and the critical paths of all its complete tasks (on rayon's threads),
-//! in bytes of trace per second.
+//! graph of a big trace, and the critical paths of all its complete tasks (on rayon's threads,
+//! folded into their aggregate as `gotrace critical-path --task-type` does), in bytes of trace
+//! per second.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_main};
 use gotrace_benches::bench_trace;
-use trace_analysis::{ExecutionGraph, TaskMembership, critical_paths, summarize, task_query};
+use trace_analysis::{ExecutionGraph, PathAggregator, TaskMembership, for_each_critical_path, summarize, task_query};
 use trace_format::ir::TraceIr;
 
 fn critical_path(c: &mut Criterion) {
@@ -29,7 +30,13 @@ fn critical_path(c: &mut Criterion) {
         queries.len()
     );
     group.bench_function("all_tasks", |b| {
-        b.iter(|| critical_paths(black_box(&graph), black_box(&queries), Some(&membership)))
+        b.iter(|| {
+            let mut aggregator = PathAggregator::new(queries.iter().map(|q| q.end - q.start).collect());
+            for_each_critical_path(black_box(&graph), black_box(&queries), Some(&membership), |i, path| {
+                aggregator.add(i, &path.expect("a task that lasts"))
+            });
+            aggregator.finish()
+        })
     });
     group.finish();
 }

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use trace_analysis::{
-    Category, CriticalPath, ExecutionGraph, Nanos, PathAggregate, PathEdge, PathHop, PathQuery, Summary,
-    TaskMembership, aggregate, critical_path, critical_paths, goroutine_query, path_profile, pprof, region_queries,
-    summarize, task_query, task_type_queries,
+    Category, CriticalPath, ExecutionGraph, Name, Nanos, PathAggregate, PathAggregator, PathEdge, PathHop, PathProfile,
+    PathQuery, Summary, TaskMembership, critical_path, for_each_critical_path, goroutine_query, path_profile, pprof,
+    region_queries, summarize, task_query, task_type_queries,
 };
 use trace_format::EventTables;
 use trace_format::ir::TraceIr;
@@ -52,10 +52,22 @@ pub struct CriticalPathOptions {
     pub pprof: Option<PathBuf>,
 }
 
-/// What one path is of: a task or region with its name, or a goroutine interval.
-struct Instance {
-    label: String,
-    task: Option<u64>,
+/// What one path is of: a task or region with its type, or a goroutine interval; named
+/// only when shown, since a type can have millions of instances.
+enum Instance {
+    Task(u64, Name),
+    Region(Name, i64),
+    Goroutine(i64),
+}
+
+impl Instance {
+    fn label(&self) -> String {
+        match self {
+            Instance::Task(id, name) => format!("task {id} {name:?}"),
+            Instance::Region(name, goroutine) => format!("region {name:?} on G{goroutine}"),
+            Instance::Goroutine(id) => format!("goroutine {id}"),
+        }
+    }
 }
 
 fn queries(
@@ -63,7 +75,7 @@ fn queries(
     summary: &Summary,
     target: &PathTarget,
     strict: bool,
-) -> Result<Vec<(String, PathQuery)>, CommandError> {
+) -> Result<Vec<(Instance, PathQuery)>, CommandError> {
     let mut out = match target {
         PathTarget::Task(id) => {
             let task = summary.tasks.get(id).ok_or_else(|| {
@@ -75,7 +87,7 @@ fn queries(
                     task.name
                 ))
             })?;
-            vec![(format!("task {id} {:?}", task.name), query)]
+            vec![(Instance::Task(*id, task.name.clone()), query)]
         }
         PathTarget::TaskType(name) => {
             let found = task_type_queries(summary, name);
@@ -84,7 +96,8 @@ fn queries(
                     "the trace has no complete task of type {name:?}; `gotrace tasks` lists the types"
                 )));
             }
-            found.into_iter().map(|(id, q)| (format!("task {id} {name:?}"), q)).collect()
+            let name = Name::from(name.as_str());
+            found.into_iter().map(|(id, q)| (Instance::Task(id, name.clone()), q)).collect()
         }
         PathTarget::Region(name) => {
             let found = region_queries(summary, name);
@@ -93,13 +106,14 @@ fn queries(
                     "the trace has no complete region of type {name:?}; `gotrace regions` lists the types"
                 )));
             }
-            found.into_iter().map(|(_, q)| (format!("region {name:?} on G{}", q.goroutine), q)).collect()
+            let name = Name::from(name.as_str());
+            found.into_iter().map(|(_, q)| (Instance::Region(name.clone(), q.goroutine), q)).collect()
         }
         PathTarget::Goroutine { id, from, to } => {
             let (first, _) = graph.time_range();
             let query = goroutine_query(graph, *id, from.map(|t| first + t), to.map(|t| first + t))
                 .map_err(|e| CommandError::Usage(e.to_string()))?;
-            vec![(format!("goroutine {id}"), query)]
+            vec![(Instance::Goroutine(*id), query)]
         }
     };
     for (_, q) in &mut out {
@@ -119,65 +133,113 @@ pub fn critical_path_command(
     let graph = ExecutionGraph::build(&ir);
     let membership = TaskMembership::new(&summary);
     let wanted = queries(&graph, &summary, &options.target, options.strict)?;
-    let (labels, queries): (Vec<String>, Vec<PathQuery>) = wanted.into_iter().unzip();
-    let paths: Vec<CriticalPath> = if queries.len() == 1 {
-        vec![critical_path(&graph, &queries[0], Some(&membership)).map_err(|e| CommandError::Usage(e.to_string()))?]
-    } else {
-        critical_paths(&graph, &queries, Some(&membership))
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .map_err(|e| CommandError::Usage(e.to_string()))?
-    };
-    let instances: Vec<Instance> =
-        labels.into_iter().zip(&queries).map(|(label, q)| Instance { label, task: q.task }).collect();
-    if let Some(output) = &options.pprof {
-        std::fs::write(output, pprof::encode(&path_profile(&ir, &paths))).map_err(CommandError::Write)?;
-    }
+    let trace_start = graph.time_range().0;
     let many = !matches!(options.target, PathTarget::Task(_) | PathTarget::Goroutine { .. });
-    if options.json {
-        let instance_values: Vec<Value> =
-            instances.iter().zip(&paths).map(|(i, p)| path_json(&ir, &graph, i, p)).collect();
-        let value = if many {
-            json!({ "instances": instance_values, "aggregate": aggregate_json(&aggregate(&paths)) })
+    if !many {
+        let (instance, query) = wanted.into_iter().next().expect("one query");
+        let path = critical_path(&graph, &query, Some(&membership)).map_err(|e| CommandError::Usage(e.to_string()))?;
+        if let Some(output) = &options.pprof {
+            std::fs::write(output, pprof::encode(&path_profile(&ir, std::slice::from_ref(&path))))
+                .map_err(CommandError::Write)?;
+        }
+        if options.json {
+            write_json(out, &path_json(&ir, &graph, &instance, &path))?;
         } else {
-            instance_values.into_iter().next().expect("one instance")
-        };
-        write_json(out, &value)?;
+            write_path(out, &ir, &graph, &instance, &path, trace_start)?;
+            pprof_written(out, options)?;
+        }
         return stored_error(&ir);
     }
-    let trace_start = graph.time_range().0;
-    if many {
-        let agg = aggregate(&paths);
-        write_aggregate(out, &options.target, &agg)?;
-        writeln!(out, "\ninstances (slowest first):")?;
-        let mut order: Vec<(&Instance, &CriticalPath)> = instances.iter().zip(&paths).collect();
-        order.sort_by_key(|(_, p)| std::cmp::Reverse(p.end - p.start));
-        for (i, p) in order.iter().take(20) {
-            let (top, time) = p.dominant();
-            writeln!(
-                out,
-                "  {:<40} {:>9} at {:>9}  mostly {} ({})",
-                i.label,
-                human_duration(p.end - p.start),
-                human_duration(p.start - trace_start),
-                top.name(),
-                percent(time, p.end - p.start)
-            )?;
-        }
-        if order.len() > 20 {
-            writeln!(out, "  ... and {} more (--json lists them all)", order.len() - 20)?;
-        }
-        if let Some((slowest, path)) = order.first() {
-            writeln!(out, "\nthe slowest instance in full:")?;
-            write_path(out, &ir, &graph, slowest, path, trace_start)?;
-        }
-    } else {
-        write_path(out, &ir, &graph, &instances[0], &paths[0], trace_start)?;
+    // Every instance of a type: the paths are found a few thousand at a time and folded into
+    // the aggregate and the profile as they come, so that a type with millions of instances
+    // never holds all their paths; only the slowest few are kept to be shown.
+    let (instances, queries): (Vec<Instance>, Vec<PathQuery>) = wanted.into_iter().unzip();
+    let durations: Vec<Nanos> = queries.iter().map(|q| q.end - q.start).collect();
+    let mut slowest: Vec<usize> = (0..queries.len()).collect();
+    slowest.sort_by_key(|&i| (std::cmp::Reverse(durations[i]), i));
+    slowest.truncate(SHOWN_INSTANCES);
+    let mut shown: BTreeMap<usize, CriticalPath> = BTreeMap::new();
+    let mut aggregator = PathAggregator::new(durations);
+    let mut profile = PathProfile::default();
+    let mut failure = None;
+    if options.json {
+        write!(out, "{{\n  \"instances\": [")?;
     }
+    for_each_critical_path(&graph, &queries, Some(&membership), |i, result| {
+        if failure.is_some() {
+            return;
+        }
+        let path = match result {
+            Ok(path) => path,
+            Err(e) => return failure = Some(CommandError::Usage(e.to_string())),
+        };
+        aggregator.add(i, &path);
+        if options.pprof.is_some() {
+            profile.add(&path);
+        }
+        if options.json {
+            let separator = if i == 0 { "\n" } else { ",\n" };
+            let written = write!(out, "{separator}")
+                .map_err(CommandError::Write)
+                .and_then(|()| write_compact_json(out, &path_json(&ir, &graph, &instances[i], &path)));
+            if let Err(e) = written {
+                failure = Some(e);
+            }
+        } else if slowest.contains(&i) {
+            shown.insert(i, path);
+        }
+    });
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    if let Some(output) = &options.pprof {
+        std::fs::write(output, pprof::encode(&profile.records(&ir))).map_err(CommandError::Write)?;
+    }
+    let agg = aggregator.finish();
+    if options.json {
+        write!(out, "\n  ],\n  \"aggregate\": ")?;
+        write_compact_json(out, &aggregate_json(&agg))?;
+        writeln!(out, "\n}}")?;
+        return stored_error(&ir);
+    }
+    write_aggregate(out, &options.target, &agg)?;
+    writeln!(out, "\ninstances (slowest first):")?;
+    for &i in &slowest {
+        let p = &shown[&i];
+        let (top, time) = p.dominant();
+        writeln!(
+            out,
+            "  {:<40} {:>9} at {:>9}  mostly {} ({})",
+            instances[i].label(),
+            human_duration(p.end - p.start),
+            human_duration(p.start - trace_start),
+            top.name(),
+            percent(time, p.end - p.start)
+        )?;
+    }
+    if queries.len() > SHOWN_INSTANCES {
+        writeln!(out, "  ... and {} more (--json lists them all)", queries.len() - SHOWN_INSTANCES)?;
+    }
+    if let Some(&first) = slowest.first() {
+        writeln!(out, "\nthe slowest instance in full:")?;
+        write_path(out, &ir, &graph, &instances[first], &shown[&first], trace_start)?;
+    }
+    pprof_written(out, options)?;
+    stored_error(&ir)
+}
+
+/// How many instances of a type the table lists, the slowest first.
+const SHOWN_INSTANCES: usize = 20;
+
+fn pprof_written(out: &mut dyn Write, options: &CriticalPathOptions) -> Result<(), CommandError> {
     if let Some(output) = &options.pprof {
         writeln!(out, "\nwrote the path profile to {} (open it with `go tool pprof`)", output.display())?;
     }
-    stored_error(&ir)
+    Ok(())
+}
+
+fn write_compact_json(out: &mut dyn Write, value: &Value) -> Result<(), CommandError> {
+    serde_json::to_writer(&mut *out, value).map_err(|e| CommandError::Write(e.into()))
 }
 
 /// Where a stack says the goroutine was: its innermost frame, and the innermost frame of the
@@ -249,7 +311,7 @@ fn write_path(
     writeln!(
         out,
         "critical path of {}: {} from {} to {}, ended by G{} ({})",
-        instance.label,
+        instance.label(),
         human_duration(total),
         human_duration(p.start - trace_start),
         human_duration(p.end - trace_start),
@@ -358,8 +420,8 @@ fn category_map(by: &BTreeMap<Category, Nanos>) -> Value {
 fn path_json(ir: &TraceIr, graph: &ExecutionGraph, instance: &Instance, p: &CriticalPath) -> Value {
     let trace_start = graph.time_range().0;
     json!({
-        "what": instance.label,
-        "task": instance.task,
+        "what": instance.label(),
+        "task": p.task,
         "goroutine": p.goroutine,
         "start_ns": p.start,
         "end_ns": p.end,

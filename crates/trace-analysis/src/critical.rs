@@ -25,7 +25,6 @@ use trace_format::ir::TraceIr;
 
 use crate::goroutines::{Name, Nanos, Summary};
 use crate::graph::{ExecutionGraph, SegmentId, SegmentStart, SegmentState};
-use crate::groups::Percentiles;
 use crate::profile::{ProfileFrame, ProfileRecord};
 
 /// What a stretch of the critical path was.
@@ -622,6 +621,9 @@ pub fn critical_path(
         }
     }
     path.segments.reverse();
+    // Most paths are short, and many are kept at once (every instance of a type).
+    path.segments.shrink_to_fit();
+    path.hops.shrink_to_fit();
     if let Some(tasks) = tasks {
         for s in &mut path.segments {
             s.task = tasks.task_at(s.goroutine, s.start, s.end);
@@ -745,6 +747,25 @@ pub fn critical_paths(
     queries.par_iter().map(|q| critical_path(graph, q, tasks)).collect()
 }
 
+/// How many paths [`for_each_critical_path`] finds at once.
+const PATHS_AT_ONCE: usize = 4096;
+
+/// Calls `each` with the index and the critical path of every query, in order: found in
+/// parallel a few thousand at a time, so that however many there are, only those few are
+/// held at once.
+pub fn for_each_critical_path(
+    graph: &ExecutionGraph,
+    queries: &[PathQuery],
+    tasks: Option<&TaskMembership>,
+    mut each: impl FnMut(usize, Result<CriticalPath, PathError>),
+) {
+    for (chunk, part) in queries.chunks(PATHS_AT_ONCE).enumerate() {
+        for (i, path) in critical_paths(graph, part, tasks).into_iter().enumerate() {
+            each(chunk * PATHS_AT_ONCE + i, path);
+        }
+    }
+}
+
 /// Time on the path of many instances (tasks or regions of one type), by category and by
 /// goroutine group: the median over all instances, and the mean over the slowest 1%.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -769,46 +790,102 @@ pub struct PathAggregate {
     pub slowest_by_group: BTreeMap<Name, Nanos>,
 }
 
-/// The median (nearest rank, as the goroutine groups' percentiles) of `values`.
-fn median(values: Vec<Nanos>) -> Nanos {
-    Percentiles::of(values).p50
-}
-
 /// The aggregate of the paths of many instances of one type.
 pub fn aggregate(paths: &[CriticalPath]) -> PathAggregate {
-    let count = paths.len();
-    let mut order: Vec<usize> = (0..count).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(paths[i].end - paths[i].start), i));
-    let slowest_count = count.div_ceil(100).max(1).min(count);
-    let slowest = &order[..slowest_count];
-    let categories: Vec<BTreeMap<Category, Nanos>> = paths.iter().map(CriticalPath::by_category).collect();
-    let groups: Vec<BTreeMap<Name, Nanos>> = paths.iter().map(CriticalPath::by_group).collect();
-    let all_groups: std::collections::BTreeSet<Name> = groups.iter().flat_map(|g| g.keys().cloned()).collect();
-    let mean =
-        |values: Vec<Nanos>| if values.is_empty() { 0 } else { values.iter().sum::<Nanos>() / values.len() as Nanos };
-    let mut agg = PathAggregate {
-        count,
-        median_duration: median(paths.iter().map(|p| p.end - p.start).collect()),
-        slowest_count: if count == 0 { 0 } else { slowest_count },
-        slowest_threshold: slowest.last().map_or(0, |&i| paths[i].end - paths[i].start),
-        median_by_category: BTreeMap::new(),
-        slowest_by_category: BTreeMap::new(),
-        total_by_category: BTreeMap::new(),
-        median_by_group: BTreeMap::new(),
-        slowest_by_group: BTreeMap::new(),
-    };
-    for c in Category::ALL {
-        let values: Vec<Nanos> = categories.iter().map(|m| m[&c]).collect();
-        agg.total_by_category.insert(c, values.iter().sum());
-        agg.slowest_by_category.insert(c, mean(slowest.iter().map(|&i| values[i]).collect()));
-        agg.median_by_category.insert(c, median(values));
+    let mut aggregator = PathAggregator::new(paths.iter().map(|p| p.end - p.start).collect());
+    for (i, path) in paths.iter().enumerate() {
+        aggregator.add(i, path);
     }
-    for name in all_groups {
-        let values: Vec<Nanos> = groups.iter().map(|m| m.get(&name).copied().unwrap_or(0)).collect();
-        agg.slowest_by_group.insert(name.clone(), mean(slowest.iter().map(|&i| values[i]).collect()));
-        agg.median_by_group.insert(name, median(values));
+    aggregator.finish()
+}
+
+/// Builds a [`PathAggregate`] from paths given one at a time, keeping only each instance's
+/// time in the categories and groups it has (most have one or two), not the paths.
+#[derive(Debug, Clone)]
+pub struct PathAggregator {
+    durations: Vec<Nanos>,
+    slowest: Vec<bool>,
+    slowest_count: usize,
+    /// Per category: the instances' times in it that are not 0, the sum over the slowest,
+    /// and the total.
+    categories: BTreeMap<Category, (Vec<Nanos>, Nanos, Nanos)>,
+    /// Per goroutine group: the instances' times that are not 0, and the sum over the slowest.
+    groups: BTreeMap<Name, (Vec<Nanos>, Nanos)>,
+}
+
+impl PathAggregator {
+    /// An aggregator of the instances with these durations; instance `i` is added as `i`.
+    pub fn new(durations: Vec<Nanos>) -> PathAggregator {
+        let count = durations.len();
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(durations[i]), i));
+        let slowest_count = count.div_ceil(100).max(1).min(count);
+        let mut slowest = vec![false; count];
+        for &i in &order[..slowest_count] {
+            slowest[i] = true;
+        }
+        PathAggregator {
+            durations,
+            slowest,
+            slowest_count,
+            categories: Category::ALL.iter().map(|&c| (c, (Vec::new(), 0, 0))).collect(),
+            groups: BTreeMap::new(),
+        }
     }
-    agg
+
+    /// Adds the path of instance `i`.
+    pub fn add(&mut self, i: usize, path: &CriticalPath) {
+        let slow = self.slowest[i];
+        for (c, t) in path.by_category().into_iter().filter(|&(_, t)| t != 0) {
+            let entry = self.categories.get_mut(&c).expect("every category is present");
+            entry.0.push(t);
+            entry.1 += if slow { t } else { 0 };
+            entry.2 += t;
+        }
+        for (name, t) in path.by_group().into_iter().filter(|&(_, t)| t != 0) {
+            let entry = self.groups.entry(name).or_default();
+            entry.0.push(t);
+            entry.1 += if slow { t } else { 0 };
+        }
+    }
+
+    /// The aggregate of the paths added (each instance counted once, as given to [`new`](Self::new)).
+    pub fn finish(self) -> PathAggregate {
+        let count = self.durations.len();
+        // The nearest-rank median of `count` values of which only those not 0 are listed.
+        let median = |mut values: Vec<Nanos>| -> Nanos {
+            if count == 0 {
+                return 0;
+            }
+            values.sort_unstable();
+            let rank = count.div_ceil(2) - 1;
+            let zeros = count - values.len();
+            if rank < zeros { 0 } else { values[rank - zeros] }
+        };
+        let mean = |sum: Nanos| if count == 0 { 0 } else { sum / self.slowest_count as Nanos };
+        let slowest_threshold = (0..count).filter(|&i| self.slowest[i]).map(|i| self.durations[i]).min().unwrap_or(0);
+        let mut agg = PathAggregate {
+            count,
+            median_duration: median(self.durations.iter().copied().filter(|&d| d != 0).collect()),
+            slowest_count: if count == 0 { 0 } else { self.slowest_count },
+            slowest_threshold,
+            median_by_category: BTreeMap::new(),
+            slowest_by_category: BTreeMap::new(),
+            total_by_category: BTreeMap::new(),
+            median_by_group: BTreeMap::new(),
+            slowest_by_group: BTreeMap::new(),
+        };
+        for (c, (values, slowest, total)) in self.categories {
+            agg.total_by_category.insert(c, total);
+            agg.slowest_by_category.insert(c, mean(slowest));
+            agg.median_by_category.insert(c, median(values));
+        }
+        for (name, (values, slowest)) in self.groups {
+            agg.slowest_by_group.insert(name.clone(), mean(slowest));
+            agg.median_by_group.insert(name, median(values));
+        }
+        agg
+    }
 }
 
 /// Pseudo program counters for the category and group frames of a path profile: far above
@@ -819,35 +896,55 @@ const PSEUDO_PC_BASE: u64 = 0xffff_ff00_0000_0000;
 /// each sample's stack is the stretch's stack under a frame for its goroutine group and, at
 /// the root, one for its category, so `go tool pprof` shows the path by category first.
 pub fn path_profile(ir: &TraceIr, paths: &[CriticalPath]) -> Vec<ProfileRecord> {
-    let mut samples: BTreeMap<(Category, Name, Option<u64>), (u64, Nanos)> = BTreeMap::new();
-    for s in paths.iter().flat_map(|p| &p.segments) {
-        let entry = samples.entry((s.category, s.function.clone(), s.stack)).or_default();
-        entry.0 += 1;
-        entry.1 += s.duration();
+    let mut profile = PathProfile::default();
+    for path in paths {
+        profile.add(path);
     }
-    let mut pseudo: BTreeMap<String, u64> = BTreeMap::new();
-    let mut pseudo_frame = |name: String| {
-        let next = PSEUDO_PC_BASE + pseudo.len() as u64;
-        let pc = *pseudo.entry(name.clone()).or_insert(next);
-        ProfileFrame { func: name, file: String::new(), line: 0, pc }
-    };
-    let mut records = Vec::with_capacity(samples.len());
-    for ((category, group, stack), (count, time)) in samples {
-        let mut frames = Vec::new();
-        if let Some(stack) = stack {
-            ir.for_each_frame(stack, &mut |f| {
-                frames.push(ProfileFrame {
-                    func: String::from_utf8_lossy(f.func).into_owned(),
-                    file: String::from_utf8_lossy(f.file).into_owned(),
-                    line: f.line,
-                    pc: f.pc,
-                });
-            });
+    profile.records(ir)
+}
+
+/// Builds the samples of [`path_profile`] from paths given one at a time.
+#[derive(Debug, Clone, Default)]
+pub struct PathProfile {
+    samples: BTreeMap<(Category, Name, Option<u64>), (u64, Nanos)>,
+}
+
+impl PathProfile {
+    /// Adds a path's stretches.
+    pub fn add(&mut self, path: &CriticalPath) {
+        for s in &path.segments {
+            let entry = self.samples.entry((s.category, s.function.clone(), s.stack)).or_default();
+            entry.0 += 1;
+            entry.1 += s.duration();
         }
-        let group = if group.is_empty() { "(unnamed goroutine)".to_owned() } else { group.to_string() };
-        frames.push(pseudo_frame(format!("goroutine group {group}")));
-        frames.push(pseudo_frame(format!("critical path: {}", category.name())));
-        records.push(ProfileRecord { stack: frames, count, time });
     }
-    records
+
+    /// The samples, with stacks resolved through the IR.
+    pub fn records(self, ir: &TraceIr) -> Vec<ProfileRecord> {
+        let mut pseudo: BTreeMap<String, u64> = BTreeMap::new();
+        let mut pseudo_frame = |name: String| {
+            let next = PSEUDO_PC_BASE + pseudo.len() as u64;
+            let pc = *pseudo.entry(name.clone()).or_insert(next);
+            ProfileFrame { func: name, file: String::new(), line: 0, pc }
+        };
+        let mut records = Vec::with_capacity(self.samples.len());
+        for ((category, group, stack), (count, time)) in self.samples {
+            let mut frames = Vec::new();
+            if let Some(stack) = stack {
+                ir.for_each_frame(stack, &mut |f| {
+                    frames.push(ProfileFrame {
+                        func: String::from_utf8_lossy(f.func).into_owned(),
+                        file: String::from_utf8_lossy(f.file).into_owned(),
+                        line: f.line,
+                        pc: f.pc,
+                    });
+                });
+            }
+            let group = if group.is_empty() { "(unnamed goroutine)".to_owned() } else { group.to_string() };
+            frames.push(pseudo_frame(format!("goroutine group {group}")));
+            frames.push(pseudo_frame(format!("critical path: {}", category.name())));
+            records.push(ProfileRecord { stack: frames, count, time });
+        }
+        records
+    }
 }

@@ -3,13 +3,16 @@
 //! (created by, unblocked by, handed off by).
 //!
 //! The graph is stored as columns rather than as node and edge objects, because a 500 MB
-//! trace has tens of millions of segments: one segment costs 24 bytes (its start, its stack,
-//! the segment that caused it, one word packing its state, how it began, its reason and its
-//! proc, and its thread). A goroutine's segments are contiguous and in time order, so the
-//! segment before one is the one before it in the columns, its end is the next one's start,
-//! and the segment of a goroutine at a given time is one binary search away. The only edges
-//! stored are those to another goroutine's segment: the one that created, unblocked or
-//! handed off to this one.
+//! trace has tens of millions of segments: one segment costs about 11 bytes. Its start is a
+//! 32-bit offset from the earliest start of its block of 64 segments; its state, how it
+//! began and its reason share 16 bits; its stack, proc and thread are a 16-bit index into a
+//! table of the few distinct combinations a trace has; and only the segments another
+//! goroutine caused (about a third) keep that cause, in a table sorted by segment. The rare
+//! start or combination that does not fit is kept aside, by segment. A goroutine's segments
+//! are contiguous and in time order, so the segment before one is the one before it in the
+//! columns, its end is the next one's start, and the segment of a goroutine at a given time
+//! is one binary search away. To write each segment straight into its place, the build reads
+//! the events twice: once to find the goroutines and count their segments, once to write.
 //!
 //! [`ExecutionGraph`] implements petgraph's visit traits, with edges pointing back in time
 //! (from a segment to the segments it came from), so petgraph's traversals and algorithms
@@ -183,30 +186,54 @@ pub struct ExecutionGraph {
     goroutines: Vec<GoroutineNode>,
     /// (goroutine ID, node) sorted, to find a goroutine's nodes by ID.
     by_id: Vec<(i64, u32)>,
-    starts: Vec<Nanos>,
-    stacks: Vec<u32>,
-    causes: Vec<SegmentId>,
-    /// State (2 bits), how it began (4 bits), reason (10 bits), proc + 1 (16 bits, 0 for none).
-    info: Vec<u32>,
-    threads: Vec<i32>,
+    /// Each segment's start, as an offset from its block's base ([`FAR`] for one too far from
+    /// it, found in `far_starts`).
+    starts: Vec<u32>,
+    /// The earliest start of each block of [`BLOCK`] segments.
+    block_bases: Vec<Nanos>,
+    far_starts: Vec<(SegmentId, Nanos)>,
+    /// State (2 bits), how it began (4 bits), reason (10 bits).
+    info: Vec<u16>,
+    /// Where each segment happened, as an index into `site_table` ([`FAR_SITE`] for an index
+    /// that does not fit, found in `far_sites`).
+    sites: Vec<u16>,
+    site_table: Vec<Site>,
+    far_sites: Vec<(SegmentId, u32)>,
+    /// (segment, the other goroutine's segment that caused it), by segment: only created,
+    /// unblocked and handed-off segments have one.
+    causes: Vec<(SegmentId, SegmentId)>,
     reasons: Vec<Name>,
     stop_the_world: Vec<(Nanos, Nanos)>,
     start_time: Nanos,
     end_time: Nanos,
 }
 
-const REASON_BITS: u32 = 10;
-const MAX_REASONS: usize = 1 << REASON_BITS;
-
-fn pack(state: SegmentState, began: SegmentStart, reason: u32, proc: i64) -> u32 {
-    let proc = if (0..0xffff).contains(&proc) { proc as u32 + 1 } else { 0 };
-    state as u32 | (began as u32) << 2 | reason << 6 | proc << 16
+/// Where a segment happened: its stack (0 for none), and the proc and thread of a running
+/// or system call segment (-1 for none). A trace has few distinct ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Site {
+    stack: u32,
+    proc: i32,
+    thread: i64,
 }
 
-/// A goroutine being built: its node and its segments so far, in time order.
+const REASON_BITS: u32 = 10;
+const MAX_REASONS: usize = 1 << REASON_BITS;
+/// Segments per block of start times.
+const BLOCK: usize = 64;
+/// The offset of a start kept in `far_starts`.
+const FAR: u32 = u32::MAX;
+/// The site of a segment kept in `far_sites`.
+const FAR_SITE: u16 = u16::MAX;
+
+fn pack(state: SegmentState, began: SegmentStart, reason: u32) -> u16 {
+    (state as u16) | (began as u16) << 2 | (reason as u16) << 6
+}
+
+/// A goroutine being built: its node and its current segment.
 struct LiveGoroutine {
     node: u32,
-    /// The index, in build order, of its current segment.
+    /// Its current segment ([`NO_SEGMENT`] while counting).
     current: SegmentId,
 }
 
@@ -222,42 +249,57 @@ struct NewSegment {
     thread: i64,
 }
 
-/// The columns in the order events add segments, before they are grouped by goroutine.
-#[derive(Default)]
-struct Columns {
-    goroutine: Vec<u32>,
-    starts: Vec<Nanos>,
-    stacks: Vec<u32>,
-    causes: Vec<SegmentId>,
-    info: Vec<u32>,
-    threads: Vec<i32>,
+/// The two passes of the build: the first finds the goroutines and counts their segments,
+/// so that the second writes each segment straight into its final place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Count,
+    Write,
 }
 
 struct Builder<'i> {
     ir: &'i TraceIr,
-    columns: Columns,
+    pass: Pass,
+    graph: ExecutionGraph,
     nodes: Vec<GoroutineNode>,
+    /// The next node to appear: both passes meet the goroutines in the same order.
+    next_node: u32,
+    /// Per node, how many of its segments are written.
+    written: Vec<u32>,
     live: FxHashMap<i64, LiveGoroutine>,
-    reasons: Vec<Name>,
     reason_index: FxHashMap<Vec<u8>, u32>,
+    site_index: FxHashMap<Site, u32>,
+    far_sites: FxHashMap<SegmentId, u32>,
     functions: FxHashMap<Vec<u8>, Name>,
     open_stw: Option<Nanos>,
-    stop_the_world: Vec<(Nanos, Nanos)>,
+    /// Offsets from a block's base at or above this are kept aside ([`FAR`] but in tests).
+    offset_limit: u32,
+    /// Site indices at or above this are kept aside ([`FAR_SITE`] but in tests).
+    site_limit: u32,
 }
 
 impl ExecutionGraph {
-    /// Builds the graph of a trace in one pass over its events.
+    /// Builds the graph of a trace in two passes over its events.
     pub fn build(ir: &TraceIr) -> ExecutionGraph {
+        ExecutionGraph::build_with_limits(ir, FAR, u32::from(FAR_SITE))
+    }
+
+    fn build_with_limits(ir: &TraceIr, offset_limit: u32, site_limit: u32) -> ExecutionGraph {
         let mut b = Builder {
+            offset_limit,
+            site_limit,
             ir,
-            columns: Columns::default(),
+            pass: Pass::Count,
+            graph: ExecutionGraph { reasons: vec![Name::from("")], ..ExecutionGraph::default() },
             nodes: Vec::new(),
+            next_node: 0,
+            written: Vec::new(),
             live: FxHashMap::default(),
-            reasons: vec![Name::from("")],
             reason_index: FxHashMap::from_iter([(Vec::new(), 0)]),
+            site_index: FxHashMap::default(),
+            far_sites: FxHashMap::default(),
             functions: FxHashMap::default(),
             open_stw: None,
-            stop_the_world: Vec::new(),
         };
         let (mut first, mut last) = (None, 0);
         for event in ir.events() {
@@ -268,6 +310,12 @@ impl ExecutionGraph {
                 EventKind::StateTransition => b.transition(&event),
                 EventKind::RangeBegin | EventKind::RangeEnd => b.range(&event),
                 _ => {}
+            }
+        }
+        b.start_writing(last);
+        for event in ir.events() {
+            if event.kind() == EventKind::StateTransition {
+                b.transition(&event);
             }
         }
         b.finish(first.unwrap_or(0), last)
@@ -295,10 +343,17 @@ impl ExecutionGraph {
 
     /// The bytes the graph's tables take (not counting shared names).
     pub fn memory_bytes(&self) -> usize {
-        self.starts.capacity() * 8
-            + (self.stacks.capacity() + self.causes.capacity() + self.info.capacity() + self.threads.capacity()) * 4
-            + self.goroutines.capacity() * std::mem::size_of::<GoroutineNode>()
-            + self.by_id.capacity() * std::mem::size_of::<(i64, u32)>()
+        use std::mem::size_of_val;
+        size_of_val(&*self.goroutines)
+            + size_of_val(&*self.by_id)
+            + size_of_val(&*self.starts)
+            + size_of_val(&*self.block_bases)
+            + size_of_val(&*self.far_starts)
+            + size_of_val(&*self.info)
+            + size_of_val(&*self.sites)
+            + size_of_val(&*self.site_table)
+            + size_of_val(&*self.far_sites)
+            + size_of_val(&*self.causes)
     }
 
     /// The goroutine (node index) a segment belongs to.
@@ -322,20 +377,25 @@ impl ExecutionGraph {
     /// appeared before it (or the first, if none had).
     pub fn goroutine_at(&self, id: i64, time: Nanos) -> Option<u32> {
         let nodes = self.nodes_of(id);
-        let before =
-            nodes.iter().rev().find(|&&(_, n)| self.starts[self.goroutines[n as usize].first_segment as usize] < time);
+        let before = nodes.iter().rev().find(|&&(_, n)| self.start(self.goroutines[n as usize].first_segment) < time);
         before.or(nodes.first()).map(|&(_, node)| node)
     }
 
     /// When a segment began.
     pub fn start(&self, segment: SegmentId) -> Nanos {
-        self.starts[segment as usize]
+        match self.starts[segment as usize] {
+            FAR => {
+                let i = self.far_starts.binary_search_by_key(&segment, |&(s, _)| s).expect("every far start is kept");
+                self.far_starts[i].1
+            }
+            offset => self.block_bases[segment as usize / BLOCK] + Nanos::from(offset),
+        }
     }
 
     /// When a segment ended.
     pub fn end(&self, segment: SegmentId) -> Nanos {
         let g = &self.goroutines[self.goroutine_of(segment) as usize];
-        if segment + 1 < g.first_segment + g.segment_count { self.starts[segment as usize + 1] } else { g.end }
+        if segment + 1 < g.first_segment + g.segment_count { self.start(segment + 1) } else { g.end }
     }
 
     /// The segment before `segment` on the same goroutine.
@@ -356,24 +416,34 @@ impl ExecutionGraph {
 
     /// The reason of a segment (empty for none).
     pub fn reason(&self, segment: SegmentId) -> &Name {
-        &self.reasons[((self.info[segment as usize] >> 6) as usize) & (MAX_REASONS - 1)]
+        &self.reasons[(self.info[segment as usize] >> 6) as usize & (MAX_REASONS - 1)]
+    }
+
+    fn site(&self, segment: SegmentId) -> Site {
+        let index = match self.sites[segment as usize] {
+            FAR_SITE => {
+                let i = self.far_sites.binary_search_by_key(&segment, |&(s, _)| s).expect("every far site is kept");
+                self.far_sites[i].1
+            }
+            index => u32::from(index),
+        };
+        self.site_table[index as usize]
     }
 
     /// The stack of a segment (see [`Segment::stack`]).
     pub fn stack(&self, segment: SegmentId) -> Option<u64> {
-        Some(u64::from(self.stacks[segment as usize])).filter(|&s| s != 0)
+        Some(u64::from(self.site(segment).stack)).filter(|&s| s != 0)
     }
 
     /// The other goroutine's segment that caused this one (creation, unblock, hand-off).
     pub fn cause(&self, segment: SegmentId) -> Option<SegmentId> {
-        Some(self.causes[segment as usize]).filter(|&c| c != NO_SEGMENT)
+        let i = self.causes.binary_search_by_key(&segment, |&(s, _)| s).ok()?;
+        Some(self.causes[i].1)
     }
 
     /// A segment with everything resolved.
     pub fn segment(&self, id: SegmentId) -> Segment {
-        let info = self.info[id as usize];
-        let proc = info >> 16;
-        let thread = self.threads[id as usize];
+        let site = self.site(id);
         Segment {
             id,
             goroutine: self.goroutine_of(id),
@@ -384,19 +454,26 @@ impl ExecutionGraph {
             reason: self.reason(id).clone(),
             stack: self.stack(id),
             cause: self.cause(id),
-            proc: (proc != 0).then(|| i64::from(proc) - 1),
-            thread: (thread >= 0).then_some(i64::from(thread)),
+            proc: (site.proc >= 0).then_some(i64::from(site.proc)),
+            thread: (site.thread >= 0).then_some(site.thread),
         }
     }
 
     /// The segment of goroutine `node` that covers the instant just before `time`: the last
     /// one that began before `time`, or `None` if none had.
     pub fn segment_before(&self, node: u32, time: Nanos) -> Option<SegmentId> {
-        let g = &self.goroutines[node as usize];
-        let range = g.segments();
-        let starts = &self.starts[range.start as usize..range.end as usize];
-        let n = starts.partition_point(|&s| s < time);
-        (n > 0).then(|| range.start + n as u32 - 1)
+        let range = self.goroutines[node as usize].segments();
+        // The first segment that began at or after `time`, by bisection.
+        let (mut low, mut high) = (range.start, range.end);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.start(middle) < time {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        (low > range.start).then(|| low - 1)
     }
 }
 
@@ -405,26 +482,83 @@ impl Builder<'_> {
         if let Some(&i) = self.reason_index.get(bytes) {
             return i;
         }
-        if self.reasons.len() >= MAX_REASONS {
+        if self.graph.reasons.len() >= MAX_REASONS {
             // The runtime has a few dozen reasons; a trace with more is not worth a wider column.
             return 0;
         }
-        let i = self.reasons.len() as u32;
-        self.reasons.push(String::from_utf8_lossy(bytes).into());
+        let i = self.graph.reasons.len() as u32;
+        self.graph.reasons.push(String::from_utf8_lossy(bytes).into());
         self.reason_index.insert(bytes.to_vec(), i);
         i
     }
 
+    /// Sets where `segment` happened.
+    fn set_site(&mut self, segment: SegmentId, site: Site) {
+        let next = self.graph.site_table.len() as u32;
+        let index = *self.site_index.entry(site).or_insert(next);
+        if index == next {
+            self.graph.site_table.push(site);
+        }
+        self.graph.sites[segment as usize] = if index < self.site_limit {
+            index as u16
+        } else {
+            self.far_sites.insert(segment, index);
+            FAR_SITE
+        };
+    }
+
+    /// The goroutines are all known and counted: each one's segments get their place.
+    fn start_writing(&mut self, end_time: Nanos) {
+        for live in self.live.drain() {
+            self.nodes[live.1.node as usize].end = end_time;
+        }
+        let mut first = 0u32;
+        for node in &mut self.nodes {
+            node.first_segment = first;
+            first += node.segment_count;
+        }
+        let n = first as usize;
+        let g = &mut self.graph;
+        g.starts = vec![0; n];
+        g.block_bases = vec![Nanos::MIN; n.div_ceil(BLOCK)];
+        g.info = vec![0; n];
+        g.sites = vec![0; n];
+        self.written = vec![0; self.nodes.len()];
+        self.next_node = 0;
+        self.pass = Pass::Write;
+    }
+
+    /// Counts a segment of `node`, or writes it in its place; returns that place.
     fn push(&mut self, node: u32, segment: NewSegment) -> SegmentId {
-        let c = &mut self.columns;
-        let id = c.starts.len() as SegmentId;
-        c.goroutine.push(node);
-        c.starts.push(segment.time);
-        c.stacks.push(segment.stack.and_then(|s| u32::try_from(s).ok()).unwrap_or(0));
-        c.causes.push(segment.cause);
-        c.info.push(pack(segment.state, segment.began, segment.reason, segment.proc));
-        c.threads.push(i32::try_from(segment.thread).unwrap_or(-1));
-        self.nodes[node as usize].segment_count += 1;
+        if self.pass == Pass::Count {
+            self.nodes[node as usize].segment_count += 1;
+            return NO_SEGMENT;
+        }
+        let id = self.nodes[node as usize].first_segment + self.written[node as usize];
+        self.written[node as usize] += 1;
+        let g = &mut self.graph;
+        let (i, block) = (id as usize, id as usize / BLOCK);
+        // Segments are written in time order, so the first one of a block is its earliest.
+        if g.block_bases[block] == Nanos::MIN {
+            g.block_bases[block] = segment.time;
+        }
+        g.starts[i] = match u32::try_from(segment.time - g.block_bases[block]) {
+            Ok(offset) if offset < self.offset_limit => offset,
+            _ => {
+                g.far_starts.push((id, segment.time));
+                FAR
+            }
+        };
+        g.info[i] = pack(segment.state, segment.began, segment.reason);
+        if segment.cause != NO_SEGMENT {
+            g.causes.push((id, segment.cause));
+        }
+        let site = Site {
+            stack: segment.stack.and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
+            proc: i32::try_from(segment.proc).unwrap_or(-1),
+            thread: segment.thread,
+        };
+        self.set_site(id, site);
         id
     }
 
@@ -434,6 +568,7 @@ impl Builder<'_> {
         if from == to {
             return;
         }
+        let counting = self.pass == Pass::Count;
         let now = event.time();
         // The segment of the goroutine the event happened on, which caused this one.
         let causer =
@@ -441,24 +576,30 @@ impl Builder<'_> {
                 .map_or(NO_SEGMENT, |g| g.current);
         let new_node = matches!(from, GoState::NotExist | GoState::Undetermined) || !self.live.contains_key(&id);
         if new_node {
-            if let Some(old) = self.live.remove(&id) {
+            if let Some(old) = self.live.remove(&id)
+                && counting
+            {
                 // A goroutine seen again as new: close the old one where it was.
                 self.nodes[old.node as usize].end = now;
             }
-            let node = self.nodes.len() as u32;
-            self.nodes.push(GoroutineNode {
-                id,
-                function: Name::from(""),
-                first_segment: self.columns.starts.len() as SegmentId,
-                segment_count: 0,
-                end: now,
-                ended: false,
-            });
+            let node = self.next_node;
+            self.next_node += 1;
+            if counting {
+                self.nodes.push(GoroutineNode {
+                    id,
+                    function: Name::from(""),
+                    first_segment: 0,
+                    segment_count: 0,
+                    end: now,
+                    ended: false,
+                });
+            }
             self.live.insert(id, LiveGoroutine { node, current: NO_SEGMENT });
         }
         let live = &self.live[&id];
         let (node, current) = (live.node, live.current);
-        if self.nodes[node as usize].function.is_empty()
+        if counting
+            && self.nodes[node as usize].function.is_empty()
             && let Some(stack) = st.stack
         {
             // The outermost frame is where the goroutine started, the same in all its stacks.
@@ -470,8 +611,16 @@ impl Builder<'_> {
             }
         }
         // A running segment is described by where it stopped.
-        if current != NO_SEGMENT && self.columns.info[current as usize] & 3 == SegmentState::Running as u32 {
-            self.columns.stacks[current as usize] = event.stack_id().and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+        if current != NO_SEGMENT && self.graph.info[current as usize] & 3 == SegmentState::Running as u16 {
+            let index = match self.graph.sites[current as usize] {
+                FAR_SITE => self.far_sites.remove(&current).expect("every far site is kept"),
+                index => u32::from(index),
+            };
+            let site = Site {
+                stack: event.stack_id().and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
+                ..self.graph.site_table[index as usize]
+            };
+            self.set_site(current, site);
         }
         let wire = event.wire_type();
         let state = match to {
@@ -480,9 +629,11 @@ impl Builder<'_> {
             GoState::Waiting => SegmentState::Waiting,
             GoState::Syscall => SegmentState::Syscall,
             GoState::NotExist | GoState::Undetermined => {
-                let n = &mut self.nodes[node as usize];
-                n.end = now;
-                n.ended = to == GoState::NotExist;
+                if counting {
+                    let n = &mut self.nodes[node as usize];
+                    n.end = now;
+                    n.ended = to == GoState::NotExist;
+                }
                 self.live.remove(&id);
                 return;
             }
@@ -504,8 +655,11 @@ impl Builder<'_> {
             GoState::Syscall => (SegmentStart::SyscallReturnedLostProc, NO_SEGMENT, None),
         };
         // Only a wait or a stop has a reason; a made-up `Waiting` at a generation's start has none.
-        let reason =
-            if matches!(began, SegmentStart::Blocked | SegmentStart::Stopped) { self.reason(st.reason) } else { 0 };
+        let reason = if !counting && matches!(began, SegmentStart::Blocked | SegmentStart::Stopped) {
+            self.reason(st.reason)
+        } else {
+            0
+        };
         let (proc, thread) = match state {
             SegmentState::Running => (event.proc(), event.thread()),
             SegmentState::Syscall => (NONE, event.thread()),
@@ -524,65 +678,30 @@ impl Builder<'_> {
             RangePhase::Begin => self.open_stw = Some(event.time()),
             RangePhase::End => {
                 if let Some(start) = self.open_stw.take() {
-                    self.stop_the_world.push((start, event.time()));
+                    self.graph.stop_the_world.push((start, event.time()));
                 }
             }
             RangePhase::Active => {}
         }
     }
 
-    /// Groups the segments by goroutine (each goroutine's in time order) and points the
-    /// causes at the segments' new places.
-    fn finish(mut self, start_time: Nanos, end_time: Nanos) -> ExecutionGraph {
-        for live in self.live.values() {
-            self.nodes[live.node as usize].end = end_time;
-        }
-        // Goroutines that never had a segment (seen only ending) are dropped.
-        let mut first = 0u32;
-        for node in &mut self.nodes {
-            node.first_segment = first;
-            first += node.segment_count;
-        }
-        let mut next: Vec<u32> = self.nodes.iter().map(|n| n.first_segment).collect();
-        let c = self.columns;
-        let place: Vec<SegmentId> = c
-            .goroutine
-            .iter()
-            .map(|&g| {
-                let p = next[g as usize];
-                next[g as usize] += 1;
-                p
-            })
-            .collect();
-        fn scatter<T: Copy + Default>(values: Vec<T>, place: &[SegmentId]) -> Vec<T> {
-            let mut out = vec![T::default(); values.len()];
-            for (value, &p) in values.into_iter().zip(place) {
-                out[p as usize] = value;
-            }
-            out
-        }
-        let causes: Vec<SegmentId> = c
-            .causes
-            .iter()
-            .map(|&cause| if cause == NO_SEGMENT { NO_SEGMENT } else { place[cause as usize] })
-            .collect();
-        let causes = scatter(causes, &place);
-        let goroutines: Vec<GoroutineNode> = self.nodes.into_iter().filter(|n| n.segment_count > 0).collect();
-        let mut by_id: Vec<(i64, u32)> = goroutines.iter().enumerate().map(|(i, g)| (g.id, i as u32)).collect();
-        by_id.sort_unstable();
-        ExecutionGraph {
-            by_id,
-            starts: scatter(c.starts, &place),
-            stacks: scatter(c.stacks, &place),
-            causes,
-            info: scatter(c.info, &place),
-            threads: scatter(c.threads, &place),
-            goroutines,
-            reasons: self.reasons,
-            stop_the_world: self.stop_the_world,
-            start_time,
-            end_time,
-        }
+    /// Sorts what was kept aside by segment, and drops the goroutines that never had a
+    /// segment (seen only ending).
+    fn finish(self, start_time: Nanos, end_time: Nanos) -> ExecutionGraph {
+        let mut graph = self.graph;
+        graph.far_starts.sort_unstable();
+        graph.causes.sort_unstable();
+        // The table grew by doubling; a third of all segments is worth the copy.
+        graph.causes.shrink_to_fit();
+        graph.far_starts.shrink_to_fit();
+        graph.far_sites = self.far_sites.into_iter().collect();
+        graph.far_sites.sort_unstable();
+        graph.goroutines = self.nodes.into_iter().filter(|n| n.segment_count > 0).collect();
+        graph.by_id = graph.goroutines.iter().enumerate().map(|(i, g)| (g.id, i as u32)).collect();
+        graph.by_id.sort_unstable();
+        graph.start_time = start_time;
+        graph.end_time = end_time;
+        graph
     }
 }
 
@@ -652,5 +771,28 @@ impl petgraph::visit::Visitable for &ExecutionGraph {
 
     fn reset_map(&self, map: &mut HashSet<SegmentId>) {
         map.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Starts and sites kept aside read back as those kept in the columns: the same trace
+    /// built with tiny limits (nearly everything aside) gives the same segments.
+    #[test]
+    fn starts_and_sites_kept_aside_read_back_the_same() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/traces");
+        for trace in ["1.27.3/allevents.trace", "1.22.10/shutdown.trace", "1.21.13/httppprof.trace"] {
+            let ir = TraceIr::from_trace(&std::fs::read(root.join(trace)).unwrap()).unwrap();
+            let normal = ExecutionGraph::build(&ir);
+            let aside = ExecutionGraph::build_with_limits(&ir, 1_000, 3);
+            assert!(aside.far_starts.len() * 2 > aside.segment_count(), "{trace}: most starts aside");
+            assert!(aside.far_sites.len() * 2 > aside.segment_count(), "{trace}: most sites aside");
+            assert_eq!(normal.segment_count(), aside.segment_count(), "{trace}");
+            for s in 0..normal.segment_count() as SegmentId {
+                assert_eq!(normal.segment(s), aside.segment(s), "{trace}: segment {s}");
+            }
+        }
     }
 }

@@ -52,9 +52,9 @@ mod report;
 mod tasks;
 
 pub use critical::{
-    Category, CriticalPath, PathAggregate, PathEdge, PathError, PathHop, PathQuery, PathSegment, TaskMembership,
-    TaskRelation, aggregate, critical_path, critical_paths, goroutine_query, path_profile, region_queries,
-    region_query, task_query, task_type_queries,
+    Category, CriticalPath, PathAggregate, PathAggregator, PathEdge, PathError, PathHop, PathProfile, PathQuery,
+    PathSegment, TaskMembership, TaskRelation, aggregate, critical_path, critical_paths, for_each_critical_path,
+    goroutine_query, path_profile, region_queries, region_query, task_query, task_type_queries,
 };
 pub use goroutines::{
     EXECUTION_TIME, EdgeKind, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Name, Nanos, RegionSummary,

@@ -181,3 +181,131 @@ fn paths_are_deterministic_and_the_same_with_1_and_4_threads() {
         );
     }
 }
+
+/// The graph holds, for every goroutine state change of the trace, one segment with the
+/// event's time, the new state, its stack where the event has one, and for a wake-up or a
+/// creation by another goroutine, a cause on that goroutine: checked against the IR's own
+/// events, whatever the graph's layout.
+#[test]
+fn the_graph_has_a_segment_for_every_state_change_of_the_trace() {
+    use trace_analysis::{SegmentStart, SegmentState};
+    use trace_format::{EventKind, GoState, NONE, Transition, state_transition};
+    for trace in fixtures() {
+        let name = trace.display().to_string();
+        let ir = TraceIr::from_trace(&std::fs::read(&trace).unwrap()).unwrap();
+        let graph = ExecutionGraph::build(&ir);
+        let mut expected = Vec::new();
+        for event in ir.events() {
+            if event.kind() != EventKind::StateTransition {
+                continue;
+            }
+            let st = state_transition(&event, Some(&ir)).unwrap();
+            let Transition::Goroutine { id, from, to } = st.transition else { continue };
+            let state = match to {
+                GoState::Running => SegmentState::Running,
+                GoState::Runnable => SegmentState::Runnable,
+                GoState::Waiting => SegmentState::Waiting,
+                GoState::Syscall => SegmentState::Syscall,
+                _ => continue,
+            };
+            if from == to {
+                continue;
+            }
+            let stack = if matches!(to, GoState::Waiting | GoState::Syscall) && from == GoState::Running {
+                st.stack
+            } else {
+                None
+            };
+            let causer = (event.goroutine() != NONE && event.goroutine() != id && from != GoState::Undetermined)
+                .then_some(event.goroutine());
+            expected.push((id, event.time(), state, stack, causer));
+        }
+        let mut found = Vec::new();
+        for g in graph.goroutines() {
+            for s in g.segments() {
+                let seg = graph.segment(s);
+                let stack = if seg.state == SegmentState::Waiting && seg.began == SegmentStart::Blocked
+                    || seg.state == SegmentState::Syscall && seg.began == SegmentStart::SyscallEntered
+                {
+                    seg.stack
+                } else {
+                    None
+                };
+                let causer = seg.cause.map(|c| graph.goroutines()[graph.goroutine_of(c) as usize].id);
+                assert!(graph.end(s) >= seg.start, "{name}: segment {s} ends before it starts");
+                found.push((g.id, seg.start, seg.state, stack, causer));
+            }
+        }
+        expected.sort_by_key(|e| (e.0, e.1));
+        found.sort_by_key(|e| (e.0, e.1));
+        assert_eq!(expected.len(), found.len(), "{name}: one segment per state change");
+        for (e, f) in expected.iter().zip(&found) {
+            assert_eq!((e.0, e.1, e.2, e.3), (f.0, f.1, f.2, f.3), "{name}");
+            // A cause is kept only where the causer had a segment of its own at the time.
+            assert!(f.4.is_none() || f.4 == e.4, "{name}: G{} at {}: cause {:?}, event on {:?}", e.0, e.1, f.4, e.4);
+        }
+        let caused = found.iter().filter(|f| f.4.is_some()).count();
+        let could = expected.iter().filter(|e| e.4.is_some() && e.2 == SegmentState::Runnable).count();
+        assert!(caused * 10 >= could * 9, "{name}: only {caused} of {could} wake-ups and creations have their cause");
+    }
+}
+
+/// The aggregate, which keeps only the times each instance has, equals the one computed
+/// from every instance's full breakdown: nearest-rank medians over all instances (0 where an
+/// instance has none of a category or group) and means over the slowest 1%.
+#[test]
+fn the_aggregate_is_the_medians_and_slowest_means_of_every_instance() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use trace_analysis::{Category, Percentiles, aggregate};
+    let mut checked = 0;
+    for trace in fixtures() {
+        let ir = TraceIr::from_trace(&std::fs::read(&trace).unwrap()).unwrap();
+        let graph = ExecutionGraph::build(&ir);
+        let summary = summarize(&ir);
+        let membership = TaskMembership::new(&summary);
+        let mut types: Vec<&str> = summary.regions.iter().map(|r| &*r.name).filter(|n| !n.is_empty()).collect();
+        types.sort();
+        types.dedup();
+        for name in types {
+            let queries: Vec<PathQuery> = region_queries(&summary, name).into_iter().map(|(_, q)| q).collect();
+            let paths: Vec<CriticalPath> =
+                critical_paths(&graph, &queries, Some(&membership)).into_iter().filter_map(Result::ok).collect();
+            if paths.is_empty() {
+                continue;
+            }
+            let agg = aggregate(&paths);
+            let n = paths.len();
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by_key(|&i| (std::cmp::Reverse(paths[i].end - paths[i].start), i));
+            let slowest = &order[..n.div_ceil(100)];
+            let mean = |f: &dyn Fn(usize) -> i64| slowest.iter().map(|&i| f(i)).sum::<i64>() / slowest.len() as i64;
+            let what = format!("{}: {name}", trace.display());
+            assert_eq!(agg.count, n, "{what}");
+            assert_eq!(
+                agg.median_duration,
+                Percentiles::of(paths.iter().map(|p| p.end - p.start).collect()).p50,
+                "{what}"
+            );
+            assert_eq!(agg.slowest_count, slowest.len(), "{what}");
+            let by: Vec<BTreeMap<Category, i64>> = paths.iter().map(CriticalPath::by_category).collect();
+            for c in Category::ALL {
+                assert_eq!(
+                    agg.median_by_category[&c],
+                    Percentiles::of(by.iter().map(|m| m[&c]).collect()).p50,
+                    "{what} {c:?}"
+                );
+                assert_eq!(agg.slowest_by_category[&c], mean(&|i| by[i][&c]), "{what} {c:?}");
+                assert_eq!(agg.total_by_category[&c], by.iter().map(|m| m[&c]).sum::<i64>(), "{what} {c:?}");
+            }
+            let groups: Vec<BTreeMap<trace_analysis::Name, i64>> = paths.iter().map(CriticalPath::by_group).collect();
+            let names: BTreeSet<&trace_analysis::Name> = groups.iter().flat_map(|g| g.keys()).collect();
+            for g in names {
+                let time = |i: usize| groups[i].get(g).copied().unwrap_or(0);
+                assert_eq!(agg.median_by_group[g], Percentiles::of((0..n).map(time).collect()).p50, "{what} {g}");
+                assert_eq!(agg.slowest_by_group[g], mean(&time), "{what} {g}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} region types");
+}

@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use serde_json::{Value, json};
 use trace_analysis::golden::UNNAMED_GROUP;
 use trace_analysis::{
-    Category, CriticalPath, ExecutionGraph, Nanos, PathHop, PathQuery, PathSegment, Percentiles, ProfileRecord,
-    TaskMembership, aggregate, critical_path, critical_paths, goroutine_query, path_profile, pprof, region_queries,
-    region_query, task_query, task_type_queries,
+    Category, CriticalPath, ExecutionGraph, Nanos, PathAggregator, PathHop, PathProfile, PathQuery, PathSegment,
+    Percentiles, ProfileRecord, TaskMembership, critical_path, for_each_critical_path, goroutine_query, pprof,
+    region_queries, region_query, task_query, task_type_queries,
 };
 
 use crate::api::{BadRequest, Loaded, Query, bad, flame_tree, record_stacks};
@@ -230,25 +230,32 @@ impl Loaded {
             Kind::Task => task_type_queries(summary, name).into_iter().map(|(id, q)| (PathKey::Task(id), q)).unzip(),
             Kind::Region => region_queries(summary, name).into_iter().map(|(i, q)| (PathKey::Region(i), q)).unzip(),
         };
-        let results = critical_paths(&g.graph, &queries, Some(&g.membership));
-        // An instance with no path (it lasts no time) is left out and counted.
-        let (mut keys_kept, mut paths) = (Vec::with_capacity(results.len()), Vec::with_capacity(results.len()));
-        let mut skipped = 0;
-        for (key, result) in keys.into_iter().zip(results) {
-            match result {
-                Ok(path) => {
-                    keys_kept.push(key);
-                    paths.push(path);
-                }
-                Err(_) => skipped += 1,
+        let queries_total = queries.len();
+        // An instance that lasts no time has no path: it is left out and counted.
+        let (keys, queries): (Vec<PathKey>, Vec<PathQuery>) =
+            keys.into_iter().zip(queries).filter(|(_, q)| q.end > q.start).unzip();
+        let skipped = queries_total - queries.len();
+        // The paths are folded into the aggregate and the profile as they come; only the
+        // listed (slowest) instances keep theirs.
+        let durations: Vec<Nanos> = queries.iter().map(|q| q.end - q.start).collect();
+        let mut order: Vec<usize> = (0..queries.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(durations[i]), queries[i].start));
+        order.truncate(MAX_INSTANCES);
+        let listed_set: std::collections::BTreeSet<usize> = order.iter().copied().collect();
+        let mut kept: BTreeMap<usize, CriticalPath> = BTreeMap::new();
+        let mut aggregator = PathAggregator::new(durations);
+        let mut profile = PathProfile::default();
+        for_each_critical_path(&g.graph, &queries, Some(&g.membership), |i, result| {
+            let Ok(path) = result else { return };
+            aggregator.add(i, &path);
+            profile.add(&path);
+            if listed_set.contains(&i) {
+                kept.insert(i, path);
             }
-        }
-        // The slowest first, each key beside its path.
-        let mut order: Vec<usize> = (0..paths.len()).collect();
-        order.sort_by_key(|&i| (std::cmp::Reverse(paths[i].end - paths[i].start), paths[i].start));
-        let instances: Vec<(PathKey, &CriticalPath)> = order.iter().map(|&i| (keys_kept[i], &paths[i])).collect();
-        let agg = aggregate(&paths);
-        let profile = path_profile(&self.ir, &paths);
+        });
+        let agg = aggregator.finish();
+        let profile = profile.records(&self.ir);
+        let instances: Vec<(PathKey, &CriticalPath)> = order.iter().map(|&i| (keys[i], &kept[&i])).collect();
         let categories: Vec<Value> = Category::ALL
             .iter()
             .map(|c| {
@@ -301,7 +308,7 @@ impl Loaded {
         let answer = json!({
             "kind": kind.name(),
             "name": name,
-            "count": instances.len(),
+            "count": agg.count,
             "skipped": skipped,
             "aggregate": {
                 "count": agg.count,
