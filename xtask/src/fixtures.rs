@@ -1,35 +1,50 @@
 //! `cargo xtask fixtures`: builds the Go programs of `fixtures/gen` with every toolchain of the
-//! corpus and writes their traces (the main corpus and the critical-path fixtures), or writes
-//! one big trace for benchmarks.
+//! corpus and writes their traces (the main corpus, the critical-path fixtures and the findings
+//! fixtures), or writes one big trace for benchmarks.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::go::{CRITICAL_PATH_VERSIONS, FIXTURE_VERSIONS, ORACLE_VERSION, Toolchain, cache_dir};
+use crate::go::{CRITICAL_PATH_VERSIONS, FINDINGS_VERSIONS, FIXTURE_VERSIONS, ORACLE_VERSION, Toolchain, cache_dir};
 use crate::{Result, big_trace_path, root, run_checked};
 
 /// Committed traces above this size are reported, to keep the corpus small.
 const LARGE_FIXTURE: u64 = 400 << 10;
 
 /// A set of committed fixture traces: the manifest in `fixtures/gen` that lists them, the
-/// directory their traces go to (one subdirectory per Go release) and the releases they are made
-/// with.
+/// directory their traces go to (one subdirectory per Go release), the releases they are made
+/// with, and the flag of `cargo xtask fixtures` that makes only this set (none for the main
+/// corpus, which only a plain `cargo xtask fixtures` makes).
 struct Corpus {
     manifest: &'static str,
     dir: &'static str,
     versions: &'static [&'static str],
+    flag: Option<&'static str>,
 }
 
 /// The main corpus, which the goldens of `cargo xtask oracle --bless` are made from.
 const MAIN_CORPUS: Corpus =
-    Corpus { manifest: "fixtures/gen/manifest.tsv", dir: "fixtures/traces", versions: &FIXTURE_VERSIONS };
+    Corpus { manifest: "fixtures/gen/manifest.tsv", dir: "fixtures/traces", versions: &FIXTURE_VERSIONS, flag: None };
 
 /// Small traces whose critical path is known by construction (`fixtures/gen/critpath`).
 const CRITICAL_PATH_CORPUS: Corpus = Corpus {
     manifest: "fixtures/gen/critical-path.tsv",
     dir: "fixtures/critical-path",
     versions: &CRITICAL_PATH_VERSIONS,
+    flag: Some("--critical-path"),
 };
+
+/// Small traces that each show one performance pattern, for the findings of `gotrace analyze`
+/// (`fixtures/gen/findings`, and two Mandelbrot renderings).
+const FINDINGS_CORPUS: Corpus = Corpus {
+    manifest: "fixtures/gen/findings.tsv",
+    dir: "fixtures/findings",
+    versions: &FINDINGS_VERSIONS,
+    flag: Some("--findings"),
+};
+
+/// Every committed corpus, in the order a plain `cargo xtask fixtures` writes them.
+const CORPORA: [&Corpus; 3] = [&MAIN_CORPUS, &CRITICAL_PATH_CORPUS, &FINDINGS_CORPUS];
 
 struct Entry {
     name: String,
@@ -115,19 +130,20 @@ fn write_corpus(corpus: &Corpus, versions: &[&str]) -> Result<u64> {
 pub fn run(args: &[String]) -> Result<()> {
     let mut versions: Vec<String> = Vec::new();
     let mut size = None;
-    let mut critical_path_only = false;
+    // The flags of the corpora asked for by name; none means every corpus.
+    let mut named: Vec<&str> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--go" => versions.extend(it.next().ok_or("--go needs a version list")?.split(',').map(str::to_owned)),
             "--size" => size = Some(it.next().ok_or("--size needs a size such as 50MB")?.clone()),
-            "--critical-path" => critical_path_only = true,
+            flag if CORPORA.iter().any(|corpus| corpus.flag == Some(flag)) => named.push(flag),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
     if let Some(label) = size {
-        if critical_path_only {
-            return Err("--size and --critical-path do not go together".into());
+        if let Some(flag) = named.first() {
+            return Err(format!("--size and {flag} do not go together"));
         }
         let bytes = parse_size(&label)?;
         let version = versions.first().map_or(ORACLE_VERSION, String::as_str);
@@ -147,23 +163,27 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let listed: Vec<&str> = versions.iter().map(String::as_str).collect();
     let mut total = 0;
-    if !critical_path_only {
-        total += write_corpus(&MAIN_CORPUS, if listed.is_empty() { MAIN_CORPUS.versions } else { &listed })?;
+    for corpus in CORPORA {
+        let is_named = corpus.flag.is_some_and(|flag| named.contains(&flag));
+        if !named.is_empty() && !is_named {
+            continue;
+        }
+        // `--go` picks the releases of the corpora asked for (of the main corpus when none is
+        // named), which are then made with all that are listed; any other corpus only with those
+        // of its own releases that are listed.
+        let chosen: Vec<&str> = if listed.is_empty() {
+            corpus.versions.to_vec()
+        } else if is_named || corpus.flag.is_none() {
+            listed.clone()
+        } else {
+            listed.iter().copied().filter(|v| corpus.versions.contains(v)).collect()
+        };
+        total += write_corpus(corpus, &chosen)?;
     }
-    // `--go` alone picks the releases of both sets, so the critical-path set is then only made with
-    // those of its own releases that are listed; with `--critical-path`, with all that are listed.
-    let critical_path_versions: Vec<&str> = if listed.is_empty() {
-        CRITICAL_PATH_CORPUS.versions.to_vec()
-    } else if critical_path_only {
-        listed.clone()
-    } else {
-        listed.iter().copied().filter(|v| CRITICAL_PATH_CORPUS.versions.contains(v)).collect()
-    };
-    total += write_corpus(&CRITICAL_PATH_CORPUS, &critical_path_versions)?;
-    if critical_path_only {
-        println!("{total} bytes of traces written.");
-    } else {
+    if named.is_empty() {
         println!("{total} bytes of traces written. Now run `cargo xtask oracle --bless` to refresh the goldens.");
+    } else {
+        println!("{total} bytes of traces written.");
     }
     Ok(())
 }

@@ -15,6 +15,10 @@ pub const FIXTURE_VERSIONS: [&str; 8] =
 /// the old format and each new-format version header (`go 1.22`, `1.23`, `1.25`, `1.26`).
 pub const CRITICAL_PATH_VERSIONS: [&str; 5] = ["1.21.13", "1.22.10", "1.23.9", "1.25.5", "1.27.3"];
 
+/// The Go releases whose traces make up the findings fixtures (`fixtures/findings`): the first
+/// and the newest of the new format.
+pub const FINDINGS_VERSIONS: [&str; 2] = ["1.22.10", "1.27.3"];
+
 /// The release whose `go tool trace` is the oracle.
 pub const ORACLE_VERSION: &str = "1.27.3";
 

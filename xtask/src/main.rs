@@ -1,9 +1,10 @@
 //! Project tasks, run as `cargo xtask <task>`: the same commands a person and CI run.
 //!
 //! - `analyze FILE`: the headline report on a trace (`gotrace analyze`).
-//! - `fixtures [--go VERSION,...] [--critical-path] [--size SIZE]`: install Go toolchains and
-//!   regenerate the committed fixture traces (with `--critical-path`, only the critical-path
-//!   ones), or write a big benchmark trace into `target/`.
+//! - `fixtures [--go VERSION,...] [--critical-path] [--findings] [--size SIZE]`: install Go
+//!   toolchains and regenerate the committed fixture traces (with `--critical-path` or
+//!   `--findings`, only the critical-path or the findings ones), or write a big benchmark trace
+//!   into `target/`.
 //! - `oracle [--bless] [FILE...]`: compare our output with Go's `go tool trace` live, or
 //!   rewrite the goldens of the committed fixtures from Go's output.
 //! - `bench`: run the criterion benchmarks on generated 50 MB traces (new and old format), and
@@ -36,10 +37,15 @@ tasks:
   fixtures [--go V1,V2,...]    Install the Go toolchains (into ~/.cache/gotrace) and regenerate
                                fixtures/traces/<go-version>/*.trace from fixtures/gen, then
                                fixtures/critical-path/<go-version>/*.trace (Go 1.21.13, 1.22.10,
-                               1.23.9, 1.25.5 and 1.27.3, those of them listed with --go).
+                               1.23.9, 1.25.5 and 1.27.3, those of them listed with --go), then
+                               fixtures/findings/<go-version>/*.trace (Go 1.22.10 and 1.27.3,
+                               those of them listed with --go).
   fixtures --critical-path [--go V1,V2,...]
                                Regenerate only the critical-path fixtures, from
                                fixtures/gen/critical-path.tsv.
+  fixtures --findings [--go V1,V2,...]
+                               Regenerate only the findings fixtures, from
+                               fixtures/gen/findings.tsv.
   fixtures --size SIZE [--go V] Write a big trace of about SIZE (e.g. 50MB, 500MB) to
                                target/fixtures/big-SIZE.trace, for benchmarks; never committed.
   oracle --bless [--analysis]  Run Go 1.27's `go tool trace -d=wire` and `-d=parsed` on every
@@ -128,7 +134,7 @@ fn analyze(args: &[String]) -> Result<()> {
         return Err("usage: cargo xtask analyze [--json] FILE".into());
     };
     let mut stdout = std::io::stdout().lock();
-    let options = gotrace::AnalyzeOptions { json: !json.is_empty() };
+    let options = gotrace::AnalyzeOptions { json: !json.is_empty(), fail_on: None };
     gotrace::analyze(Path::new(file), &options, &mut stdout).map_err(|e| e.to_string())
 }
 

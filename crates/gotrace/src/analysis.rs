@@ -321,7 +321,7 @@ fn report_json(path: &Path, report: &trace_analysis::Report) -> Value {
             "stw_total_ns": o.stw_total,
             "stw_max_ns": o.stw_max,
         },
-        "findings": report.findings,
+        "findings": report.findings.iter().map(|f| trace_viewer::finding_json(f, report.summary.start_time)).collect::<Vec<_>>(),
         "groups": report.groups.iter().map(|g| group_json(g, &report.summary, false)).collect::<Vec<_>>(),
         "profiles": report.profiles.iter().map(|(k, r)| (k.name().to_owned(), Value::from(profile_json(r)))).collect::<serde_json::Map<_, _>>(),
         "slowest_tasks": timed(&report.slowest_tasks),
@@ -358,8 +358,22 @@ fn write_report(out: &mut dyn Write, path: &Path, report: &trace_analysis::Repor
     if report.findings.is_empty() {
         writeln!(out, "  nothing stands out: no goroutine of the program waited for most of the trace")?;
     }
+    let origin = report.summary.start_time;
     for finding in &report.findings {
-        writeln!(out, "  - {finding}")?;
+        writeln!(out, "  - {}: {}", finding.severity.name(), finding.text)?;
+        if !finding.advice.is_empty() {
+            writeln!(out, "    advice: {}", finding.advice)?;
+        }
+        if let (Some((start, end)), Some(link)) = (finding.window, finding.viewer_link(origin)) {
+            writeln!(
+                out,
+                "    look at: {} to {} after the start [{}] (`gotrace view {}`, then {link})",
+                human_duration(start - origin),
+                human_duration(end - origin),
+                finding.kind.name(),
+                path.display()
+            )?;
+        }
     }
 
     writeln!(out, "\nGoroutine groups (by start function), most execution time first")?;
@@ -424,6 +438,8 @@ fn write_report(out: &mut dyn Write, path: &Path, report: &trace_analysis::Repor
 pub struct AnalyzeOptions {
     /// JSON instead of text.
     pub json: bool,
+    /// Fail (after the report) if a finding is of this severity or worse.
+    pub fail_on: Option<trace_analysis::Severity>,
 }
 
 /// `gotrace analyze`: the report on a trace, then (for a trace file) its layout: format
@@ -431,11 +447,17 @@ pub struct AnalyzeOptions {
 pub fn analyze(path: &Path, options: &AnalyzeOptions, out: &mut dyn Write) -> Result<(), CommandError> {
     let ir = load_ir(path)?;
     let report = trace_analysis::report(&ir);
+    let failing =
+        options.fail_on.map(|severity| (report.findings.iter().filter(|f| f.severity >= severity).count(), severity));
+    let verdict = || match failing {
+        Some((count, severity)) if count > 0 => Err(CommandError::Findings { count, severity }),
+        _ => Ok(()),
+    };
     if options.json {
         let mut value = report_json(path, &report);
         value["error"] = ir.error().map(|e| e.message.clone()).into();
         write_json(out, &value)?;
-        return stored_error(&ir);
+        return stored_error(&ir).and_then(|()| verdict());
     }
     write_report(out, path, &report)?;
     if ir.error().is_some() {
@@ -454,7 +476,7 @@ pub fn analyze(path: &Path, options: &AnalyzeOptions, out: &mut dyn Write) -> Re
             Err(e) => return Err(CommandError::Trace(e)),
         }
     }
-    stored_error(&ir)
+    stored_error(&ir).and_then(|()| verdict())
 }
 
 fn durations_json(mut durations: Vec<Nanos>) -> Value {

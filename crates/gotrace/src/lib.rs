@@ -45,6 +45,13 @@ pub enum CommandError {
     Usage(String),
     /// The viewer's server could not start (the address is taken, no random source).
     Serve(io::Error),
+    /// `analyze --fail-on`: the report has findings of that severity or worse.
+    Findings {
+        /// How many.
+        count: usize,
+        /// The severity asked for.
+        severity: trace_analysis::Severity,
+    },
 }
 
 impl fmt::Display for CommandError {
@@ -57,6 +64,13 @@ impl fmt::Display for CommandError {
             CommandError::Ir(message) => f.write_str(message),
             CommandError::Usage(message) => f.write_str(message),
             CommandError::Serve(error) => write!(f, "cannot start the viewer: {error}"),
+            CommandError::Findings { count, severity } => write!(
+                f,
+                "{count} finding{} of severity {} or worse (--fail-on {})",
+                if *count == 1 { "" } else { "s" },
+                severity.name(),
+                severity.name()
+            ),
         }
     }
 }

@@ -27,13 +27,22 @@ enum Command {
     /// minimum mutator utilization, and the file's layout.
     #[command(after_help = "Examples:\n  \
         gotrace analyze trace.out\n  \
-        gotrace analyze trace.out --json | jq .findings")]
+        gotrace analyze trace.out --json | jq .findings\n  \
+        gotrace analyze trace.out --fail-on problem     Exit with status 1 if a finding is a problem (for CI)\n\n\
+        Each finding has a kind: cpu-saturated, scheduling-latency, tiny-goroutines, long-wait,\n\
+        http-shutdown-waits-for-idle-connections, goroutine-leak, serializing-lock, gc-pressure,\n\
+        blocking-syscalls, timer-polling or critical-path; and a severity: problem (costs the program\n\
+        time and can be fixed) or note.")]
     Analyze {
         /// The trace file (or an IR file made by `gotrace ir`).
         file: PathBuf,
         /// Print the report as JSON (times in nanoseconds).
         #[arg(long)]
         json: bool,
+        /// After the report, exit with status 1 if a finding has this severity or worse:
+        /// `problem`, or `note` for any finding.
+        #[arg(long, value_name = "SEVERITY", value_parser = ["problem", "note"])]
+        fail_on: Option<String>,
     },
     /// Show the goroutines grouped by start function, ranked by execution time, with where
     /// their time went: running, waiting for a CPU, blocked (network, synchronization, other),
@@ -238,8 +247,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = io::stdout().lock();
     let result = match &cli.command {
-        Command::Analyze { file, json } => {
-            gotrace::analyze(file, &gotrace::AnalyzeOptions { json: *json }, &mut stdout)
+        Command::Analyze { file, json, fail_on } => {
+            let fail_on = fail_on.as_deref().map(|s| trace_analysis::Severity::from_name(s).expect("clap checked it"));
+            gotrace::analyze(file, &gotrace::AnalyzeOptions { json: *json, fail_on }, &mut stdout)
         }
         Command::Ir { file, output } => gotrace::write_ir(file, output).map(|(events, bytes)| {
             eprintln!("wrote {} events in {bytes} bytes to {}", events, output.display());

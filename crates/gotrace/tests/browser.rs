@@ -295,6 +295,34 @@ fn timeline_and_analysis_pages_draw_in_chromium() {
 }
 
 #[test]
+fn findings_page_lists_the_findings_with_links_to_the_timeline() {
+    let Some((_driver_process, browser)) = start_browser() else { return };
+    let trace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/traces/1.27.3/shutdown.trace");
+    let (_viewer, url) = start_viewer(&trace, &[]);
+    browser.go(&format!("{url}#findings"));
+    browser.wait_for("document.body.dataset.page === 'findings'", "the findings page");
+    let first = browser.script("return document.querySelector('#findings li').innerText");
+    let first = first.as_str().unwrap();
+    assert!(
+        first.contains("http-shutdown-waits-for-idle-connections") && first.contains("ReadHeaderTimeout"),
+        "{first}"
+    );
+    assert_eq!(
+        browser.script("return document.querySelector('#findings li').dataset.kind"),
+        json!("http-shutdown-waits-for-idle-connections")
+    );
+    screenshot(&browser, "findings.png");
+    // Its link opens the timeline on the connection's goroutine over the shutdown.
+    browser.script("document.querySelector('#findings li .finding-link').click()");
+    browser.wait_for("document.body.dataset.draws", "the timeline of the finding");
+    let hash = browser.script("return location.hash");
+    assert!(hash.as_str().unwrap().starts_with("#timeline?view=goroutine&start="), "{hash}");
+    assert!(hash.as_str().unwrap().contains("&focus="), "{hash}");
+    let lanes = browser.script("return document.body.dataset.drawnLanes");
+    assert!(lanes.as_str().unwrap().contains("net/http.(*conn).serve"), "{lanes}");
+}
+
+#[test]
 fn critical_path_page_and_timeline_row_draw_in_chromium() {
     let Some((_driver_process, browser)) = start_browser() else { return };
     let trace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/critical-path/1.27.3/fork-join.trace");

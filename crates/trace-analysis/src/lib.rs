@@ -15,7 +15,9 @@
 //!   [`critical_path`]: for a task, a region or a goroutine between two times, who was doing
 //!   what at each moment such that the end could not come sooner; [`aggregate`] sums the
 //!   paths of a task or region type, [`path_profile`] makes them a profile.
-//! - [`report`]: all of it at once, with an [`overview`] and findings in plain language.
+//! - [`report`]: all of it at once, with an [`overview`] and [`Finding`]s: each of a kind from
+//!   [`FindingKind`]'s documented list, a problem or a note, with its subject, evidence, time
+//!   range, text and advice.
 //! - [`golden`]: the text forms in which all of this is compared with Go's own output.
 //!
 //! Every analysis is a pure function of the trace's events; this crate does no I/O.
@@ -41,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 mod critical;
+mod findings;
 pub mod golden;
 mod goroutines;
 mod graph;
@@ -56,6 +59,7 @@ pub use critical::{
     PathSegment, TaskMembership, TaskRelation, aggregate, critical_path, critical_paths, for_each_critical_path,
     goroutine_query, path_profile, region_queries, region_query, task_query, task_type_queries,
 };
+pub use findings::{Finding, FindingKind, MAX_NAMED_GOROUTINES, Quantity, Severity, Subject, SubjectKind};
 pub use goroutines::{
     EXECUTION_TIME, EdgeKind, EventRef, ExecStats, GoroutineSummary, LogEntry, NO_TASK, Name, Nanos, RegionSummary,
     Summary, TaskSummary, is_sync_reason, is_system_goroutine, summarize,
@@ -64,7 +68,7 @@ pub use graph::{ExecutionGraph, GoroutineNode, Segment, SegmentId, SegmentStart,
 pub use groups::{GoroutineGroup, Percentiles, group_goroutines};
 pub use mmu::{MmuCurve, UtilChange, UtilFlags, UtilWindow, mutator_utilization};
 pub use profile::{Intervals, ProfileFrame, ProfileKind, ProfileRecord, profile, profiles};
-pub use report::{MmuPoint, Overview, REPORT_MMU_WINDOWS, Report, Timed, format_duration, overview, report};
+pub use report::{MmuPoint, Overview, REPORT_MMU_WINDOWS, Report, Timed, findings, format_duration, overview, report};
 pub use tasks::{
     RegionType, TaskEvent, TaskType, TimeHistogram, region_start_frame, region_types, task_events, task_types,
 };

@@ -114,7 +114,7 @@ pub struct ProfileRecord {
 pub struct Intervals(pub BTreeMap<i64, Vec<(Nanos, Nanos)>>);
 
 /// Go's deduplication of stacks looks at this many frames.
-const MAX_STACK: usize = 128;
+pub(crate) const MAX_STACK: usize = 128;
 
 impl Intervals {
     /// Each goroutine's lifetime, from its first start (0 if it never ran) to its end (the

@@ -1420,6 +1420,32 @@ function criticalTypesPage() {
   }).catch(failed(box));
 }
 
+function findingsPage() {
+  const box = analysisBox("Findings",
+    "What stands out in the trace, as gotrace analyze reports it: problems (they cost the program time and can be fixed) first, then notes. Each links to the part of the timeline it is about.");
+  api("/api/findings").then((r) => {
+    if (!r.findings.length) box.append(el("p", { id: "no-findings" }, "Nothing stands out: no goroutine of the program waited for most of the trace."));
+    const list = el("ol", { class: "findings", id: "findings" });
+    for (const f of r.findings) {
+      const links = [];
+      if (f.viewer) links.push(el("a", { class: "finding-link", href: f.viewer }, "show on the timeline"));
+      for (const g of f.subject.goroutines.slice(0, 5)) {
+        links.push(el("a", { href: link("timeline", { view: "goroutine", focus: g, start: f.window ? f.window.start_ns : undefined, end: f.window ? f.window.end_ns : undefined }) }, "G" + g));
+      }
+      const evidence = Object.entries(f.evidence).map(([k, v]) =>
+        k + " " + (k.endsWith("_ns") ? formatDuration(v) : k.endsWith("_percent") ? v.toFixed(1) + "%" : String(v)));
+      list.append(el("li", { class: "finding " + f.severity, "data-kind": f.kind },
+        el("p", {}, el("b", { class: "severity" }, f.severity), " ", el("code", {}, f.kind), " ", f.text),
+        f.advice ? el("p", { class: "advice" }, "Advice: " + f.advice) : null,
+        f.subject.stack.length ? el("p", { class: "note" }, "At " + f.subject.stack.slice(0, 4).map((s) => s.function + " (" + s.file.split("/").pop() + ":" + s.line + ")").join(" ← ")) : null,
+        el("p", { class: "note" }, evidence.join(" · ")),
+        el("p", {}, ...links.flatMap((a, i) => (i ? [" ", a] : [a])))));
+    }
+    box.append(list);
+    document.body.dataset.page = "findings";
+  }).catch(failed(box));
+}
+
 // ---------------------------------------------------------------------------------------
 
 function route() {
@@ -1435,6 +1461,7 @@ function route() {
   else if (page === "mmu") mmuPage(params);
   else if (page === "flame") flamePage(params);
   else if (page === "critical") criticalPage(params);
+  else if (page === "findings") findingsPage();
   else {
     current = new Timeline(params);
     window.gotraceTimeline = current;

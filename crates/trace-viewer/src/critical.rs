@@ -53,8 +53,8 @@ type TypeCells = BTreeMap<(Kind, String), Arc<OnceLock<TypeEntry>>>;
 
 /// The execution graph and who worked for which task.
 #[derive(Debug)]
-struct Graph {
-    graph: ExecutionGraph,
+pub(crate) struct Graph {
+    pub(crate) graph: ExecutionGraph,
     membership: TaskMembership,
 }
 
@@ -131,7 +131,7 @@ fn unsigned<T: std::str::FromStr>(query: &Query, name: &str) -> Result<T, BadReq
 }
 
 impl Loaded {
-    fn graph(&self) -> &Graph {
+    pub(crate) fn graph(&self) -> &Graph {
         self.critical.graph.get_or_init(|| Graph {
             graph: ExecutionGraph::build(&self.ir),
             membership: TaskMembership::new(self.summary()),

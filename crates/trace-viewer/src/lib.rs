@@ -1,8 +1,8 @@
 //! The pages a person looks at: a web timeline of a Go execution trace served from a local
 //! server on loopback (lanes by proc, thread and goroutine, counters, tasks and regions),
 //! analysis pages (goroutine groups, flame graphs of the blocking and scheduler profiles, task
-//! and region histograms, the MMU curve, critical paths of tasks and regions), and the Chrome
-//! trace-event export that Perfetto opens.
+//! and region histograms, the MMU curve, critical paths of tasks and regions, the findings of
+//! `gotrace analyze`), and the Chrome trace-event export that Perfetto opens.
 //!
 //! The browser never receives the whole trace: it asks for a time window at a pixel width and
 //! gets spans merged below pixel resolution, from an index built once at load
@@ -26,6 +26,7 @@
 pub mod api;
 pub mod chrome;
 mod critical;
+mod findings;
 mod pages;
 pub mod pyramid;
 pub mod series;
@@ -33,4 +34,5 @@ pub mod server;
 pub mod timeline;
 
 pub use api::Loaded;
+pub use findings::finding_json;
 pub use server::{Server, random_token};

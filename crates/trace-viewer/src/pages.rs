@@ -27,6 +27,8 @@ pub(crate) struct PageCache {
     region_types: OnceLock<Vec<RegionType>>,
     /// By flag set (Go's names, `stw|background|...`): at most 32 of them.
     mmu: Mutex<BTreeMap<String, Arc<OnceLock<MmuEntry>>>>,
+    /// The findings' answer.
+    pub(crate) findings: OnceLock<Value>,
 }
 
 /// The mutator utilization functions of one flag set, and the curve's plot once asked for.
@@ -171,7 +173,7 @@ impl Loaded {
         Ok(Intervals::goroutines(summary, None))
     }
 
-    fn groups(&self) -> &[GoroutineGroup] {
+    pub(crate) fn groups(&self) -> &[GoroutineGroup] {
         self.pages.groups.get_or_init(|| group_goroutines(self.summary()))
     }
 

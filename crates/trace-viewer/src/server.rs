@@ -136,6 +136,7 @@ fn route(loaded: &Loaded, path: &str, query: &Query, token: &str) -> Response<io
         "/api/details" => json(loaded.details(query)),
         "/api/range" => json(loaded.range(query)),
         "/api/goroutines" => json(Ok(loaded.goroutine_groups())),
+        "/api/findings" => json(Ok(loaded.findings())),
         "/api/goroutine-group" => json(loaded.goroutine_group(query)),
         "/api/tasks" => json(loaded.tasks(query)),
         "/api/regions" => json(loaded.regions(query)),
