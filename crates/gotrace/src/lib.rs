@@ -14,12 +14,14 @@ use trace_format::{BatchKind, TraceFile, WireSummary};
 
 mod analysis;
 mod critical;
+mod diff;
 
 pub use analysis::{
     AnalyzeOptions, GoroutinesOptions, ProfileScope, analyze, goroutines, human_duration, mmu, regions, tasks,
     write_profile,
 };
 pub use critical::{CriticalPathOptions, PathTarget, critical_path_command};
+pub use diff::{DiffFormat, DiffOptions, FailOn, diff};
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -45,6 +47,13 @@ pub enum CommandError {
     Usage(String),
     /// The viewer's server could not start (the address is taken, no random source).
     Serve(io::Error),
+    /// `diff`: gated metrics regressed (or changed, with `--fail-on change`).
+    Regressed {
+        /// How many.
+        count: usize,
+        /// `regressions` or `changes`.
+        what: &'static str,
+    },
     /// `analyze --fail-on`: the report has findings of that severity or worse.
     Findings {
         /// How many.
@@ -64,6 +73,7 @@ impl fmt::Display for CommandError {
             CommandError::Ir(message) => f.write_str(message),
             CommandError::Usage(message) => f.write_str(message),
             CommandError::Serve(error) => write!(f, "cannot start the viewer: {error}"),
+            CommandError::Regressed { count, what } => write!(f, "{count} gated {what} (see above)"),
             CommandError::Findings { count, severity } => write!(
                 f,
                 "{count} finding{} of severity {} or worse (--fail-on {})",

@@ -209,6 +209,62 @@ enum Command {
         #[arg(long)]
         no_open: bool,
     },
+    /// Compare the traces of two builds (benchmark regression runs): goroutine groups, task and
+    /// region types, the blocking profiles and CPU samples, GC and scheduler figures, and the
+    /// critical paths of task types, matched by name. Each side is a trace (or IR file), or a
+    /// directory whose every file is one sample; with --split-benchmarks, each benchmark
+    /// measurement of a `go test -bench -count=N -trace` trace is a sample. Each metric gets
+    /// both medians with their 95% intervals and a Mann-Whitney U test; with at least 4 samples
+    /// a side, a regression is a significant change (Holm-Bonferroni over the gated metrics)
+    /// of at least --threshold and at least 1 µs, 1 count, 1 KiB or 1 point of MMU.
+    #[command(after_help = "Exit status: 0 when no gated metric regressed, 1 when one did, 2 for bad usage or \
+        unreadable input.\n\n\
+        Examples:\n  \
+        gotrace diff old/ new/                                   A directory of traces a side\n  \
+        gotrace diff --split-benchmarks old.trace new.trace      go test -bench . -count 8 -trace on each build\n  \
+        gotrace diff old/ new/ --markdown > comment.md           For a pull request\n  \
+        gotrace diff old/ new/ --gate task/ --gate group/main.   Only these metrics may fail the run\n  \
+        gotrace diff old/ new/ --folded out/ && inferno-flamegraph < out/sync.folded > sync.svg")]
+    Diff {
+        /// The baseline: a trace, an IR file, or a directory of them.
+        old: PathBuf,
+        /// The build to judge: a trace, an IR file, or a directory of them.
+        new: PathBuf,
+        /// Make each benchmark measurement (each -count repetition) of a `go test -bench -trace`
+        /// trace a sample of its own, compared benchmark by benchmark.
+        #[arg(long)]
+        split_benchmarks: bool,
+        /// Tell stacks apart by line, not only by function.
+        #[arg(long)]
+        lines: bool,
+        /// The significance level of the tests.
+        #[arg(long, default_value_t = 0.05, value_name = "ALPHA")]
+        alpha: f64,
+        /// The smallest change of a median, in percent, that counts.
+        #[arg(long, default_value_t = 5.0, value_name = "PERCENT")]
+        threshold: f64,
+        /// Only metrics whose name (`group/main.worker/execution`, `task/request/p90`, ...)
+        /// contains this may fail the run; repeat for more. By default every metric with a
+        /// direction of the program's goroutines, tasks, regions, profiles and the runtime.
+        #[arg(long, value_name = "METRIC")]
+        gate: Vec<String>,
+        /// What fails the run: a regression, any significant change, or never.
+        #[arg(long, default_value = "regression", value_parser = ["regression", "change", "never"])]
+        fail_on: String,
+        /// Print every metric as JSON.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print a Markdown table for a pull-request comment.
+        #[arg(long)]
+        markdown: bool,
+        /// Print every metric, not only those that changed.
+        #[arg(long)]
+        all: bool,
+        /// Write each profile's differential folded stacks (`stack old new`, the medians of each
+        /// side) into this directory.
+        #[arg(long, value_name = "DIR")]
+        folded: Option<PathBuf>,
+    },
     /// Convert a trace for other tools.
     #[command(
         after_help = "Example:\n  gotrace export --chrome trace.out -o trace.json   Then open trace.json in ui.perfetto.dev"
@@ -316,6 +372,54 @@ fn main() -> ExitCode {
                     writeln!(io::stdout(), "gotrace view: serving {} at {url} (press Ctrl-C to stop)", file.display());
                 let _ = io::stdout().flush();
             })
+        }
+        Command::Diff {
+            old,
+            new,
+            split_benchmarks,
+            lines,
+            alpha,
+            threshold,
+            gate,
+            fail_on,
+            json,
+            markdown,
+            all,
+            folded,
+        } => {
+            let options = gotrace::DiffOptions {
+                split_benchmarks: *split_benchmarks,
+                lines: *lines,
+                compare: trace_analysis::diff::CompareOptions {
+                    alpha: *alpha,
+                    threshold: threshold / 100.0,
+                    gates: gate.clone(),
+                },
+                fail_on: match fail_on.as_str() {
+                    "change" => gotrace::FailOn::Change,
+                    "never" => gotrace::FailOn::Never,
+                    _ => gotrace::FailOn::Regression,
+                },
+                format: if *json {
+                    gotrace::DiffFormat::Json
+                } else if *markdown {
+                    gotrace::DiffFormat::Markdown
+                } else {
+                    gotrace::DiffFormat::Text
+                },
+                all: *all,
+                folded: folded.clone(),
+            };
+            match gotrace::diff(old, new, &options, &mut stdout) {
+                Ok(()) => Ok(()),
+                Err(error @ CommandError::Regressed { .. }) => Err(error),
+                Err(CommandError::Write(error)) => Err(CommandError::Write(error)),
+                // Bad usage or unreadable input: status 2, apart from a verdict.
+                Err(error) => {
+                    eprintln!("gotrace: {error}");
+                    return ExitCode::from(2);
+                }
+            }
         }
         Command::Export { file, output, .. } => gotrace::export_chrome(file, output),
         Command::Dump { file, wire: true } => gotrace::dump_wire(file, &mut stdout),

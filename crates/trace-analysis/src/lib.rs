@@ -18,6 +18,9 @@
 //! - [`report`]: all of it at once, with an [`overview`] and [`Finding`]s: each of a kind from
 //!   [`FindingKind`]'s documented list, a problem or a note, with its subject, evidence, time
 //!   range, text and advice.
+//! - [`diff`]: two sets of traces (or of benchmark measurements inside them) compared metric by
+//!   metric, by name, with the median, its confidence interval, Mann-Whitney U and
+//!   Holm-Bonferroni.
 //! - [`golden`]: the text forms in which all of this is compared with Go's own output.
 //!
 //! Every analysis is a pure function of the trace's events; this crate does no I/O.
@@ -43,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 mod critical;
+pub mod diff;
 mod findings;
 pub mod golden;
 mod goroutines;
