@@ -78,6 +78,27 @@ fn the_regressed_run_fails_on_the_lock_it_holds_longer() {
     let markdown = String::from_utf8(markdown.stdout).unwrap();
     assert!(markdown.contains("| metric | old | new | vs old | verdict |"), "{markdown}");
     assert!(markdown.contains("`group gotrace.fixtures/benchdiff.mutexWorker blocked (sync)`"), "{markdown}");
+    // The folded stacks with both sides' medians: the lock's wait about doubled.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("diff-folded");
+    let out = gotrace(&[
+        "diff",
+        "--split-benchmarks",
+        "--fail-on",
+        "never",
+        "--folded",
+        dir.to_str().unwrap(),
+        &base,
+        &regressed,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let folded = std::fs::read_to_string(dir.join("BenchmarkMutex.sync.folded")).unwrap();
+    let line = folded
+        .lines()
+        .find(|l| l.contains("benchdiff.mutexWorker;sync.(*Mutex).Lock "))
+        .unwrap_or_else(|| panic!("{folded}"));
+    let counts: Vec<f64> = line.rsplitn(3, ' ').take(2).map(|v| v.parse().unwrap()).collect();
+    let (new_time, old_time) = (counts[0], counts[1]);
+    assert!(new_time > 1.5 * old_time, "{line}");
     // Gated on the requests only, or failing never: exit 0.
     assert_eq!(gotrace(&["diff", "--split-benchmarks", "--gate", "task/", &base, &regressed]).status.code(), Some(0));
     assert_eq!(
