@@ -246,7 +246,7 @@ fn side_words(side: &trace_analysis::diff::Side, unit: Unit) -> String {
 }
 
 /// The comparison column: the change with its test, or `~` with the p-value.
-fn versus_words(row: &Row, samples: (usize, usize)) -> String {
+fn versus_words(row: &Row) -> String {
     let n = format!("n={}+{}", row.old.values.len(), row.new.values.len());
     match row.verdict {
         Verdict::OneSided => {
@@ -262,7 +262,6 @@ fn versus_words(row: &Row, samples: (usize, usize)) -> String {
         ),
         Verdict::Same => format!("~ (p={:.3} {n})", row.p_adjusted.or(row.p).unwrap_or(1.0)),
         _ => {
-            let _ = samples;
             format!(
                 "{} (p={:.3} {n})",
                 row.change.map_or("new".to_owned(), |c| format!("{:+.1}%", c * 100.0)),
@@ -328,7 +327,7 @@ fn write_table(out: &mut dyn Write, name: Option<&str>, c: &Comparison, all: boo
             row_name(row),
             side_words(&row.old, row.kind.unit),
             side_words(&row.new, row.kind.unit),
-            versus_words(row, c.samples),
+            versus_words(row),
             verdict_words(row)
         )?;
         if let Some(e) = &row.explanation {
@@ -363,7 +362,7 @@ fn write_markdown(out: &mut dyn Write, name: Option<&str>, c: &Comparison, all: 
             "| {name} | {} | {} | {} | {} |",
             cell(side_words(&row.old, row.kind.unit)),
             cell(side_words(&row.new, row.kind.unit)),
-            cell(versus_words(row, c.samples)),
+            cell(versus_words(row)),
             verdict_words(row)
         )?;
     }

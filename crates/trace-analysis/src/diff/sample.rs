@@ -10,6 +10,7 @@ use trace_format::ir::{StackHandle, TraceIr};
 use trace_format::{Details, EventKind, RangeKind, RangePhase, Scope};
 
 use crate::critical::{PathAggregator, TaskMembership, for_each_critical_path, task_query};
+use crate::findings::is_program_frame;
 use crate::goroutines::{Nanos, Summary, is_system_goroutine, summarize};
 use crate::graph::{ExecutionGraph, SegmentStart, SegmentState};
 use crate::mmu::{MmuCurve, UtilChange, UtilFlags, mutator_utilization};
@@ -183,23 +184,12 @@ impl<'a> TraceAnalyses<'a> {
     /// the function `runN` calls (`BenchmarkEncode`; package path dropped).
     pub fn benchmarks(&self) -> Vec<(String, Nanos, Nanos)> {
         let graph = &self.graph;
-        let mut frames_of: FxHashMap<u64, Vec<String>> = FxHashMap::default();
-        let mut functions = |stack: Option<u64>| -> Vec<String> {
-            let Some(id) = stack else { return Vec::new() };
-            frames_of
-                .entry(id)
-                .or_insert_with(|| {
-                    let name = |h| String::from_utf8_lossy(self.ir.string(h).unwrap_or_default()).into_owned();
-                    self.ir.stack(StackHandle(u32::try_from(id).unwrap_or(0))).map(|f| name(f.func)).collect()
-                })
-                .clone()
-        };
         let mut out = Vec::new();
         for g in graph.goroutines().iter().filter(|g| &*g.function == "testing.(*B).launch") {
             let (mut name, mut measured_from) = (None, None);
             // Only the goroutine's own stacks: a runnable segment's is its waker's or creator's.
             for s in g.segments().filter(|&s| matches!(graph.state(s), SegmentState::Running | SegmentState::Waiting)) {
-                let stack = functions(graph.stack(s));
+                let stack = self.frames(graph.stack(s), SampleOptions::default());
                 let Some(run_n) = stack.iter().position(|f| f == "testing.(*B).runN") else { continue };
                 if run_n > 0 && stack[..run_n].iter().any(|f| f == "runtime.GC") {
                     measured_from = Some(graph.start(s));
@@ -470,19 +460,12 @@ impl<'a> TraceAnalyses<'a> {
     }
 }
 
-/// Whether a function (or `function:line`) is of Go's runtime or standard library: its
-/// package path has no dot in its first element, and it is not `main`.
-fn is_std(function: &str) -> bool {
-    let package = function.split(['(', '.']).next().unwrap_or("");
-    !package.split('/').next().unwrap_or("").contains('.') && package != "main" && !package.ends_with("_test")
-}
-
 /// Where a stack (innermost first) waited, for people: its innermost frame, and the program's
 /// first frame below it if the innermost is the standard library's.
 fn place_of(frames: &[String]) -> String {
     match frames.first() {
         None => "an unknown place".to_owned(),
-        Some(first) if is_std(first) => match frames.iter().find(|f| !is_std(f)) {
+        Some(first) if !is_program_frame(first) => match frames.iter().find(|f| is_program_frame(f)) {
             Some(caller) => format!("{first} from {caller}"),
             None => first.clone(),
         },

@@ -278,12 +278,17 @@ fn place_words_from(stack: &[ProfileFrame], caller: impl Fn(&str) -> bool) -> St
     words
 }
 
-/// Whether a function is the program's own rather than Go's runtime or standard library
-/// (whose packages have no dot in their first path element).
-fn is_program_frame(func: &str) -> bool {
-    let package = func.split(['(', '.']).next().unwrap_or("");
-    let first = func[..package.len()].split('/').next().unwrap_or("");
-    first == "main" || first.contains('.')
+/// Whether a function (or `function:line`) is the program's own rather than Go's runtime or
+/// standard library, whose import paths have no dot in their first element: `main`, a test
+/// package, or a package of a module such as `github.com/...`.
+pub(crate) fn is_program_frame(func: &str) -> bool {
+    match func.split_once('/') {
+        Some((first, _)) => first.contains('.'),
+        None => {
+            let package = func.split(['(', '.']).next().unwrap_or("");
+            package == "main" || package.ends_with("_test")
+        }
+    }
 }
 
 /// A duration in words (`5.35 s`).
